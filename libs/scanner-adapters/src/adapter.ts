@@ -1,0 +1,121 @@
+import type { Conveyance, Energy } from '../../exchange-format/src/manifest.js';
+
+/**
+ * One scanner adapter turns one vendor's files into the planes of the exchange package.
+ * Adapters are pure: they read the files they are given and return pixels and facts; they never touch the
+ * database, the queues or object storage.
+ *
+ * Plane convention (the same for every vendor): unsigned 16-bit, value proportional to transmitted intensity,
+ * air near the top of the range (recorded as `airValue`), dense matter towards 0. MONOCHROME1 and
+ * attenuation-valued inputs are converted by the adapter.
+ */
+
+/** What `sniff` says about one uploaded file, judged from its first bytes and its name. */
+export type SniffResult =
+  /** The file is an image this adapter converts. */
+  | 'primary'
+  /** The file belongs to this adapter's format but carries no pixels (a sidecar, a header). */
+  | 'companion'
+  /** Not this adapter's. */
+  | null;
+
+/** Number of leading bytes given to `sniff`. */
+export const SNIFF_BYTES = 4096;
+
+export interface InputFile {
+  /** File name as uploaded (the multipart filename), used for hints such as `.json` sidecars. */
+  name: string;
+  /** Local path of the whole file. */
+  path: string;
+  size: number;
+}
+
+export interface ConversionLimits {
+  /** Largest accepted width x height of one plane; checked from headers before decoding. */
+  maxPixelsPerPlane: number;
+}
+
+export interface ConversionInput {
+  files: InputFile[];
+  limits: ConversionLimits;
+}
+
+export interface ConvertedPlane {
+  energy: Energy;
+  /** width x height values, row-major, top-left first, in the plane convention above. */
+  data: Uint16Array;
+  nominalEnergy?: string;
+}
+
+export interface ConvertedView {
+  /** `top`, `side`, or `view-N`. */
+  id: string;
+  width: number;
+  height: number;
+  pixelSpacingMm: { x: number; y: number } | null;
+  airValue: number;
+  planes: ConvertedPlane[];
+}
+
+export interface Conversion {
+  scanner: { vendor: string; model?: string; software?: string; serial?: string };
+  /** ISO 8601 with offset, or null when the files do not say. */
+  acquiredAt: string | null;
+  views: ConvertedView[];
+  /** Things a reviewer should know (e.g. "lossy JPEG 2000 source", "8-bit source widened to 16 bits"). */
+  warnings: string[];
+  /** Conveyance facts found in the files themselves (merged with the station's metadata). */
+  conveyance?: Partial<Conveyance>;
+  /** Set by the bundle adapter: the scan this package was exported from. */
+  importedFrom?: { scanId: string; stationId: string };
+}
+
+export interface ScannerAdapter {
+  /** Stable id, e.g. `dicos`, `tiff-sidecar`, `raw:aurora-ax6`, `image`, `niix-bundle`. */
+  readonly id: string;
+  /** Adapter version, recorded in every manifest it produces. */
+  readonly version: string;
+  /** One line for people: which scanners or formats this adapter reads. */
+  readonly description: string;
+  /** Cheap test on the first SNIFF_BYTES bytes (fewer when the file is shorter). Never throws. */
+  sniff(head: Uint8Array, fileName: string): SniffResult;
+  /**
+   * Converts the files (all of them sniffed as this adapter's) into views.
+   * Throws ConversionError for anything wrong with the input; any other error is treated as transient.
+   */
+  convert(input: ConversionInput): Promise<Conversion>;
+}
+
+/** Machine-readable reasons an input cannot be converted. They end the scan as `failed` without retry. */
+export type ConversionErrorCode =
+  /** Recognised format but the content is broken (truncated, bad header, corrupt codestream). */
+  | 'malformed_input'
+  /** Recognised format in a variant that niix does not read (colour image, unknown compression, ...). */
+  | 'unsupported_variant'
+  /** A plane is larger than the configured limit. */
+  | 'too_many_pixels'
+  /** Files that do not make one scan (a sidecar without its image, planes of different sizes, ...). */
+  | 'incomplete_scan';
+
+export class ConversionError extends Error {
+  constructor(
+    readonly code: ConversionErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConversionError';
+  }
+}
+
+/** Throws `too_many_pixels` before any decoding when a declared plane size exceeds the limit. */
+export function assertPlaneSize(width: number, height: number, limits: ConversionLimits): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    throw new ConversionError('malformed_input', `the file declares an impossible image size ${width} x ${height}`);
+  }
+  if (width * height > limits.maxPixelsPerPlane) {
+    throw new ConversionError(
+      'too_many_pixels',
+      `a plane of ${width} x ${height} pixels exceeds the limit of ${limits.maxPixelsPerPlane} pixels per plane`,
+    );
+  }
+}
