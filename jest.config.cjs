@@ -15,8 +15,13 @@ module.exports = {
         module: { type: 'commonjs' },
       },
     ],
+    // PGlite's CommonJS build imports node built-ins dynamically, which jest refuses outside ESM mode.
+    '^.+/@electric-sql/pglite/.+\\.cjs$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|file-type|cookie)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|file-type|cookie|@electric-sql)/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 120000,
   maxWorkers: 2,

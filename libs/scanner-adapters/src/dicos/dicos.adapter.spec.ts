@@ -1,0 +1,109 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import dicomParser from 'dicom-parser';
+import { ConversionError, type InputFile } from '../adapter.js';
+import { DicosAdapter } from './dicos.adapter.js';
+import { writeDicos, type DicosScan } from './dicos.writer.js';
+
+const limits = { maxPixelsPerPlane: 1_000_000 };
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'niix-dicos-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function save(files: { name: string; data: Buffer }[], prefix: string): InputFile[] {
+  return files.map((f) => {
+    const path = join(dir, `${prefix}-${f.name}`);
+    writeFileSync(path, f.data);
+    return { name: f.name, path, size: f.data.length };
+  });
+}
+
+function ramp(width: number, height: number, seed: number): Uint16Array {
+  const out = new Uint16Array(width * height);
+  for (let i = 0; i < out.length; i++) out[i] = (i * 2654435761 + seed * 40503) % 65536;
+  return out;
+}
+
+const scan: DicosScan = {
+  scanner: { vendor: 'Acme Security', model: 'AX-6', software: '4.2.1' },
+  acquiredAt: '2026-03-01T10:20:30.250+02:00',
+  views: [
+    {
+      id: 'top',
+      width: 37,
+      height: 21,
+      pixelSpacingMm: { x: 5, y: 2.5 },
+      airValue: 60000,
+      planes: [
+        { energy: 'high', data: ramp(37, 21, 1) },
+        { energy: 'low', data: ramp(37, 21, 2) },
+      ],
+    },
+    { id: 'side', width: 12, height: 9, pixelSpacingMm: null, airValue: 1234, planes: [{ energy: 'single', data: ramp(12, 9, 3) }] },
+  ],
+};
+
+describe(DicosAdapter.name, () => {
+  const adapter = new DicosAdapter();
+
+  it('sniffs Part 10 files and headerless data sets', () => {
+    const part10 = new Uint8Array(200);
+    part10.set([0x44, 0x49, 0x43, 0x4d], 128);
+    expect(adapter.sniff(part10, 'x.bin')).toBe('primary');
+    const headerless = readFileSync(join(__dirname, 'fixtures', 'no_meta.dcm')).subarray(0, 4096);
+    expect(adapter.sniff(headerless, 'scan.raw')).toBe('primary');
+    expect(adapter.sniff(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0]), 'image.png')).toBeNull();
+    expect(adapter.sniff(new Uint8Array(0), 'empty')).toBeNull();
+  });
+
+  it('reads back exactly what writeDicos wrote (dual-energy top view, single side view)', async () => {
+    const files = save(writeDicos(scan), 'round');
+    expect(files.map((f) => f.name)).toEqual(['top-high.dcm', 'top-low.dcm', 'side-single.dcm']);
+    const result = await adapter.convert({ files: [...files].reverse(), limits });
+    expect(result.scanner).toEqual(scan.scanner);
+    expect(Date.parse(result.acquiredAt ?? '')).toBe(Date.parse(scan.acquiredAt ?? ''));
+    expect(result.warnings).toEqual([]);
+    expect(result.views.map((v) => ({ ...v, planes: v.planes.map((p) => ({ energy: p.energy, data: p.data })) }))).toEqual(scan.views);
+  });
+
+  it('writes a valid Part 10 file meta group', () => {
+    const [file] = writeDicos({ ...scan, views: [scan.views[1]] }, { studyUid: '1.2.3' });
+    const ds = dicomParser.parseDicom(new Uint8Array(file.data));
+    expect(ds.string('x00020010')).toBe('1.2.840.10008.1.2.1');
+    expect(ds.string('x00080016')).toBe('1.2.840.10008.5.1.4.1.1.501.2.2');
+    expect(ds.string('x0020000d')).toBe('1.2.3');
+    const metaEnd = 132 + 12 + (ds.uint32('x00020000') ?? 0);
+    expect(file.data.readUInt16LE(metaEnd)).toBe(0x0008);
+  });
+
+  it('rejects two images of one view that do not say their energy', async () => {
+    const top = scan.views[0];
+    const files = writeDicos({ ...scan, views: [{ ...top, planes: top.planes.map((p) => ({ ...p, energy: 'single' as const })) }] });
+    await expect(adapter.convert({ files: save(files, 'noenergy'), limits })).rejects.toMatchObject({ code: 'incomplete_scan' });
+  });
+
+  it('rejects high and low planes of different sizes', async () => {
+    const files = writeDicos({
+      ...scan,
+      views: [{ ...scan.views[0], planes: [scan.views[0].planes[0]] }, { ...scan.views[1], id: 'top', planes: [{ energy: 'low', data: ramp(12, 9, 4) }] }],
+    });
+    // Two views that both claim `top` with one energy each make one view: sizes differ.
+    await expect(adapter.convert({ files: save(files, 'sizes'), limits })).rejects.toMatchObject({ code: 'incomplete_scan' });
+  });
+
+  it('checks the plane size against the limit before decoding', async () => {
+    const files = save(writeDicos({ ...scan, views: [scan.views[1]] }), 'limit');
+    const error = await adapter.convert({ files, limits: { maxPixelsPerPlane: 100 } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConversionError);
+    expect((error as ConversionError).code).toBe('too_many_pixels');
+  });
+
+  it('rejects files of different studies', async () => {
+    const a = save(writeDicos({ ...scan, views: [scan.views[1]] }), 'study-a');
+    const b = save(writeDicos({ ...scan, views: [scan.views[1]] }), 'study-b');
+    await expect(adapter.convert({ files: [...a, ...b], limits })).rejects.toMatchObject({ code: 'incomplete_scan' });
+  });
+});

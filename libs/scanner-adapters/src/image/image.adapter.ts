@@ -1,0 +1,104 @@
+import { decodeGrey, RasterError, readRasterInfo, type RasterInfo } from '../../../imaging/src/raster.js';
+import {
+  assertPlaneSize,
+  ConversionError,
+  type Conversion,
+  type ConversionInput,
+  type ConvertedView,
+  type InputFile,
+  type ScannerAdapter,
+  type SniffResult,
+} from '../adapter.js';
+
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const JPEG_MAGIC = [0xff, 0xd8, 0xff];
+
+function startsWith(head: Uint8Array, magic: number[]): boolean {
+  return head.length >= magic.length && magic.every((byte, i) => head[i] === byte);
+}
+
+/** Fraction of pixels at or below the air value estimate (images carry no air calibration). */
+const AIR_QUANTILE = 0.999;
+
+/**
+ * Plain PNG or JPEG images, 8 or 16 bit (legacy scanners, screenshots): each file is one single-energy view
+ * (`view-1`..`view-N` in upload order). 8-bit values are widened to 16 (v x 257), colour is reduced to
+ * luminance and JPEG is flagged as lossy, each with a warning. Sniffed by magic bytes only.
+ */
+export class ImageAdapter implements ScannerAdapter {
+  readonly id = 'image';
+  readonly version = '1.0.0';
+  readonly description = 'PNG or JPEG images, 8 or 16 bit, one single-energy view per file';
+
+  sniff(head: Uint8Array, _fileName: string): SniffResult {
+    return startsWith(head, PNG_MAGIC) || startsWith(head, JPEG_MAGIC) ? 'primary' : null;
+  }
+
+  async convert(input: ConversionInput): Promise<Conversion> {
+    if (input.files.length === 0) throw new ConversionError('incomplete_scan', 'no image file was sent');
+    const infos: RasterInfo[] = [];
+    for (const file of input.files) {
+      const info = await this.readInfo(file);
+      assertPlaneSize(info.width, info.height, input.limits);
+      infos.push(info);
+    }
+    const warnings: string[] = [];
+    const views: ConvertedView[] = [];
+    for (const [i, file] of input.files.entries()) {
+      const info = infos[i];
+      const id = `view-${i + 1}`;
+      const label = `${id} (${file.name})`;
+      if (info.format === 'jpeg') warnings.push(`${label}: lossy JPEG source`);
+      if (info.channels >= 3) warnings.push(`${label}: colour image reduced to luminance`);
+      if (info.channels === 2 || info.channels === 4) warnings.push(`${label}: alpha channel ignored`);
+      if (info.bitDepth === 8) warnings.push(`${label}: 8-bit source widened to 16 bits (v x 257)`);
+      let plane;
+      try {
+        plane = await decodeGrey(file.path);
+      } catch (error) {
+        if (error instanceof RasterError) {
+          throw new ConversionError('malformed_input', `${file.name} cannot be decoded: ${error.message}`);
+        }
+        throw error;
+      }
+      const data = plane.data;
+      if (plane.bitDepth === 8) for (let k = 0; k < data.length; k++) data[k] *= 257;
+      views.push({
+        id,
+        width: plane.width,
+        height: plane.height,
+        pixelSpacingMm: null,
+        airValue: airEstimate(data),
+        planes: [{ energy: 'single', data }],
+      });
+    }
+    return { scanner: { vendor: 'unknown' }, acquiredAt: null, views, warnings };
+  }
+
+  private async readInfo(file: InputFile): Promise<RasterInfo> {
+    let info: RasterInfo;
+    try {
+      info = await readRasterInfo(file.path);
+    } catch (error) {
+      if (error instanceof RasterError) throw new ConversionError('malformed_input', `${file.name} is not a readable image: ${error.message}`);
+      throw error;
+    }
+    if (info.format !== 'png' && info.format !== 'jpeg') {
+      throw new ConversionError('unsupported_variant', `${file.name} is a ${info.format} image; this adapter reads PNG and JPEG`);
+    }
+    return info;
+  }
+}
+
+/** Air value of an uncalibrated image: the 99.9th percentile of its values (robust to a few hot pixels). */
+export function airEstimate(data: Uint16Array): number {
+  const histogram = new Uint32Array(65536);
+  for (let i = 0; i < data.length; i++) histogram[data[i]]++;
+  const target = Math.ceil(data.length * AIR_QUANTILE);
+  let seen = 0;
+  for (let v = 0; v < histogram.length; v++) {
+    seen += histogram[v];
+    if (seen >= target) return v;
+  }
+  return 65535;
+}

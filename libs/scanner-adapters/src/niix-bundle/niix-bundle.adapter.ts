@@ -1,0 +1,62 @@
+import { BundleError, looksLikeBundle, readBundle } from '../../../exchange-format/src/bundle.js';
+import { PackageIntegrityError, readPackage } from '../../../exchange-format/src/package.js';
+import {
+  assertPlaneSize,
+  type Conversion,
+  ConversionError,
+  type ConversionInput,
+  type ScannerAdapter,
+  type SniffResult,
+} from '../adapter.js';
+
+const ADAPTER_VERSION = '1.0.0';
+
+/**
+ * Imports a niix bundle exported by another analysis centre (see docs/exchange-format.md). The planes are already
+ * in the exchange convention and are taken as they are; the facts come from the bundle's manifest, and
+ * `importedFrom` names the scan it was first made from.
+ */
+export class NiixBundleAdapter implements ScannerAdapter {
+  readonly id = 'niix-bundle';
+  readonly version = ADAPTER_VERSION;
+  readonly description = 'niix exchange bundles (tar with manifest.json and 16-bit PNG planes) from other centres';
+
+  sniff(head: Uint8Array, _fileName: string): SniffResult {
+    return looksLikeBundle(head) ? 'primary' : null;
+  }
+
+  async convert(input: ConversionInput): Promise<Conversion> {
+    if (input.files.length !== 1) {
+      throw new ConversionError(
+        'incomplete_scan',
+        input.files.length === 0 ? 'no niix bundle was sent' : `one niix bundle per scan, not ${input.files.length} files`,
+      );
+    }
+    const [file] = input.files;
+    try {
+      const bundle = await readBundle(file.path);
+      for (const view of bundle.manifest.views) assertPlaneSize(view.width, view.height, input.limits);
+      const { manifest, views } = await readPackage(bundle.manifest, bundle.readPart);
+      return {
+        scanner: manifest.scanner,
+        acquiredAt: manifest.acquiredAt,
+        views: views.map((view) => ({
+          id: view.id,
+          width: view.width,
+          height: view.height,
+          pixelSpacingMm: view.pixelSpacingMm,
+          airValue: view.airValue,
+          planes: view.planes,
+        })),
+        warnings: manifest.provenance.warnings,
+        conveyance: manifest.conveyance,
+        importedFrom: manifest.provenance.importedFrom ?? { scanId: manifest.scanId, stationId: manifest.stationId },
+      };
+    } catch (error) {
+      if (error instanceof BundleError || error instanceof PackageIntegrityError) {
+        throw new ConversionError('malformed_input', `${file.name}: ${error.message}`);
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,201 @@
+import { open } from 'node:fs/promises';
+import type { Energy } from '../../../exchange-format/src/manifest.js';
+import { decodeGrey, RasterError, readRasterInfo, type RasterInfo } from '../../../imaging/src/raster.js';
+import {
+  assertPlaneSize,
+  ConversionError,
+  type Conversion,
+  type ConversionInput,
+  type ConvertedPlane,
+  type ConvertedView,
+  type InputFile,
+  type ScannerAdapter,
+  type SniffResult,
+} from '../adapter.js';
+import { parseTiffSidecar, sidecarSpelling, TiffSidecarError, type TiffSidecar } from './tiff-sidecar.schema.js';
+
+/** Largest sidecar read; real ones are a few KB. */
+const MAX_SIDECAR_BYTES = 1024 * 1024;
+
+export function isTiff(head: Uint8Array): boolean {
+  if (head.length < 4) return false;
+  const ii = head[0] === 0x49 && head[1] === 0x49 && head[3] === 0x00 && (head[2] === 42 || head[2] === 43);
+  const mm = head[0] === 0x4d && head[1] === 0x4d && head[2] === 0x00 && (head[3] === 42 || head[3] === 43);
+  return ii || mm;
+}
+
+/**
+ * 16-bit greyscale TIFF planes with a sidecar (JSON or XML) that says, per file, the view, the energy, the air
+ * value and whether values are transmission or attenuation. See README.md for the sidecar.
+ */
+export class TiffSidecarAdapter implements ScannerAdapter {
+  readonly id = 'tiff-sidecar';
+  readonly version = '1.0.0';
+  readonly description = '16-bit greyscale TIFF planes (single or multi-page) with a JSON or XML sidecar';
+
+  sniff(head: Uint8Array, _fileName: string): SniffResult {
+    if (isTiff(head)) return 'primary';
+    const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8');
+    return sidecarSpelling(text) ? 'companion' : null;
+  }
+
+  async convert(input: ConversionInput): Promise<Conversion> {
+    const tiffs = new Map<string, InputFile>();
+    const sidecars: { file: InputFile; text: string }[] = [];
+    for (const file of input.files) {
+      const head = await readHead(file.path, 8);
+      if (isTiff(head)) tiffs.set(file.name, file);
+      else {
+        if (file.size > MAX_SIDECAR_BYTES) {
+          throw new ConversionError('malformed_input', `${file.name} is neither a TIFF nor a sidecar of reasonable size`);
+        }
+        sidecars.push({ file, text: await readText(file.path) });
+      }
+    }
+    if (sidecars.length === 0) {
+      const names = [...tiffs.keys()].join(', ');
+      throw new ConversionError(
+        'incomplete_scan',
+        `the TIFF file(s) ${names} came without the sidecar (JSON or XML) that gives their view, energy and air value`,
+      );
+    }
+    if (sidecars.length > 1) {
+      throw new ConversionError('incomplete_scan', `one sidecar per scan is expected, got ${sidecars.map((s) => s.file.name).join(', ')}`);
+    }
+    const { file: sidecarFile, text } = sidecars[0];
+    let sidecar: TiffSidecar;
+    try {
+      sidecar = parseTiffSidecar(text);
+    } catch (error) {
+      if (error instanceof TiffSidecarError) {
+        throw new ConversionError('malformed_input', `the sidecar ${sidecarFile.name} is invalid: ${error.message}`);
+      }
+      throw error;
+    }
+    const missing = sidecar.files.filter((f) => !tiffs.has(f.name)).map((f) => f.name);
+    if (missing.length > 0) {
+      throw new ConversionError('incomplete_scan', `the sidecar ${sidecarFile.name} describes ${missing.join(', ')}, which ${missing.length > 1 ? 'were' : 'was'} not sent`);
+    }
+    const described = new Set(sidecar.files.map((f) => f.name));
+    const extra = [...tiffs.keys()].filter((name) => !described.has(name));
+    if (extra.length > 0) {
+      throw new ConversionError('incomplete_scan', `the sidecar ${sidecarFile.name} does not describe ${extra.join(', ')}`);
+    }
+    if (tiffs.size === 0) throw new ConversionError('incomplete_scan', `the sidecar ${sidecarFile.name} came without any TIFF file`);
+
+    // Headers first: every size is checked before any pixel is decoded.
+    const infos = new Map<string, RasterInfo>();
+    for (const entry of sidecar.files) {
+      const file = tiffs.get(entry.name) as InputFile;
+      const info = await rasterInfo(file);
+      if (info.format !== 'tiff') throw new ConversionError('malformed_input', `${file.name} is not a TIFF image`);
+      if (info.channels !== 1) {
+        throw new ConversionError('unsupported_variant', `${file.name} has ${info.channels} channels; only greyscale TIFF planes are read`);
+      }
+      assertPlaneSize(info.width, info.height, input.limits);
+      for (const page of entry.pages ?? []) {
+        if (page.index >= info.pages) {
+          throw new ConversionError('incomplete_scan', `the sidecar names page ${page.index} of ${file.name}, which has ${info.pages} page(s)`);
+        }
+      }
+      infos.set(entry.name, info);
+    }
+
+    const warnings: string[] = [];
+    const views = new Map<string, ConvertedView>();
+    for (const entry of sidecar.files) {
+      const file = tiffs.get(entry.name) as InputFile;
+      const info = infos.get(entry.name) as RasterInfo;
+      const values = entry.values ?? sidecar.values;
+      const storedAir = (entry.airValue ?? sidecar.airValue) as number;
+      const max = info.bitDepth === 16 ? 65535 : 255;
+      if (storedAir > max) {
+        throw new ConversionError('malformed_input', `the air value ${storedAir} of ${file.name} is outside its ${info.bitDepth}-bit range`);
+      }
+      const airValue = toPlaneValue(storedAir, info.bitDepth, values);
+      if (info.bitDepth === 8) warnings.push(`${file.name}: 8-bit source widened to 16 bits (v x 257)`);
+      const pages: { index: number; energy: Energy; nominalEnergy?: string }[] = entry.pages ?? [
+        { index: 0, energy: entry.energy as Energy, nominalEnergy: entry.nominalEnergy },
+      ];
+      for (const page of pages) {
+        const plane = await decodePage(file, page.index);
+        const data = plane.data;
+        for (let i = 0; i < data.length; i++) data[i] = toPlaneValue(data[i], info.bitDepth, values);
+        let view = views.get(entry.view);
+        if (!view) {
+          view = { id: entry.view, width: plane.width, height: plane.height, pixelSpacingMm: sidecar.pixelSpacingMm, airValue, planes: [] };
+          views.set(entry.view, view);
+        }
+        if (view.width !== plane.width || view.height !== plane.height) {
+          throw new ConversionError(
+            'incomplete_scan',
+            `the planes of view ${entry.view} differ in size: ${view.width} x ${view.height} and ${plane.width} x ${plane.height} (${file.name})`,
+          );
+        }
+        if (view.airValue !== airValue) {
+          throw new ConversionError('malformed_input', `the sidecar gives different air values for the planes of view ${entry.view}`);
+        }
+        const converted: ConvertedPlane = { energy: page.energy, data };
+        if (page.nominalEnergy) converted.nominalEnergy = page.nominalEnergy;
+        view.planes.push(converted);
+      }
+    }
+    for (const view of views.values()) view.planes.sort((a, b) => order(a.energy) - order(b.energy));
+
+    const scanner: Conversion['scanner'] = { vendor: sidecar.scanner.vendor };
+    if (sidecar.scanner.model) scanner.model = sidecar.scanner.model;
+    if (sidecar.scanner.software) scanner.software = sidecar.scanner.software;
+    if (sidecar.scanner.serial) scanner.serial = sidecar.scanner.serial;
+    return { scanner, acquiredAt: sidecar.acquiredAt, views: [...views.values()], warnings };
+  }
+}
+
+/** File value → plane value: 8-bit widened by v x 257; attenuation is the complement of full scale. */
+function toPlaneValue(value: number, bitDepth: 8 | 16, values: 'transmission' | 'attenuation'): number {
+  const wide = bitDepth === 8 ? value * 257 : value;
+  return values === 'attenuation' ? 65535 - wide : wide;
+}
+
+function order(energy: Energy): number {
+  return energy === 'high' ? 0 : energy === 'low' ? 1 : 2;
+}
+
+async function rasterInfo(file: InputFile): Promise<RasterInfo> {
+  try {
+    return await readRasterInfo(file.path);
+  } catch (error) {
+    if (error instanceof RasterError) throw new ConversionError('malformed_input', `${file.name} cannot be read as a TIFF: ${error.message}`);
+    throw error;
+  }
+}
+
+async function decodePage(file: InputFile, page: number): Promise<{ width: number; height: number; data: Uint16Array }> {
+  try {
+    return await decodeGrey(file.path, page);
+  } catch (error) {
+    if (error instanceof RasterError) {
+      throw new ConversionError('malformed_input', `page ${page} of ${file.name} cannot be decoded: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+async function readHead(path: string, length: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readText(path: string): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}

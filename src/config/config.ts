@@ -1,0 +1,127 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The roles one process can take. `all` (the embedded default) is api + convert + deliver. */
+export const PROCESS_ROLES = ['api', 'convert', 'deliver'] as const;
+export type ProcessRole = (typeof PROCESS_ROLES)[number];
+
+const byteSize = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'a size such as 500mb or 2gb')
+  .transform((text) => {
+    const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(text)!;
+    const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(match[2] ?? 'b').toLowerCase() as 'b'];
+    return Math.round(Number(match[1]) * unit);
+  });
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .url()
+    .refine((value) => protocols.includes(new URL(value).protocol), `a URL starting with ${protocols.join(' or ')}`);
+
+const environmentSchema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().default('0.0.0.0'),
+    NIIX_DATA_DIR: z.string().default('./data'),
+    NIIX_ROLES: z
+      .string()
+      .default('all')
+      .transform((text) => text.split(',').map((part) => part.trim().toLowerCase()))
+      .pipe(z.array(z.enum(['all', ...PROCESS_ROLES])).min(1)),
+    NIIX_ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').optional(),
+    NIIX_MAX_UPLOAD: byteSize.default(2 * 1024 ** 3),
+    NIIX_MAX_PIXELS_PER_PLANE: z.coerce.number().int().positive().default(400_000_000),
+    NIIX_PROFILE_DIRS: z.string().optional(),
+    NIIX_CONVERT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+    NIIX_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+    NIIX_SESSION_HOURS: z.coerce.number().positive().default(12),
+    DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+    REDIS_URL: url(['redis:', 'rediss:']).optional(),
+    NIIX_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('niix'),
+    S3_ENDPOINT: url(['http:', 'https:']).optional(),
+    S3_ACCESS_KEY: z.string().optional(),
+    S3_SECRET_KEY: z.string().optional(),
+    S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a valid bucket name').optional(),
+    S3_REGION: z.string().default('us-east-1'),
+  })
+  .superRefine((env, context) => {
+    const s3 = [env.S3_ENDPOINT, env.S3_ACCESS_KEY, env.S3_SECRET_KEY, env.S3_BUCKET];
+    if (s3.some(Boolean) && !s3.every(Boolean)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['S3_ENDPOINT'],
+        message: 'S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY and S3_BUCKET go together: set all four or none',
+      });
+    }
+  });
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  roles: Set<ProcessRole>;
+  adminPassword?: string;
+  limits: { maxUploadBytes: number; maxPixelsPerPlane: number };
+  profileDirs: string[];
+  convertConcurrency: number;
+  logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  sessionHours: number;
+  database: { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string };
+  redis: { url?: string; prefix: string };
+  storage:
+    | { kind: 'filesystem'; dir: string }
+    | { kind: 's3'; endpoint: string; accessKey: string; secretKey: string; bucket: string; region: string };
+}
+
+/** A configuration value that stops start-up; the message is one line naming the variable. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and checks the environment once; every later read goes through the returned object. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = environmentSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`invalid configuration: ${name}: ${issue.message} (got ${JSON.stringify(env[name] ?? null)})`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.NIIX_DATA_DIR);
+  const roles = new Set<ProcessRole>(e.NIIX_ROLES.includes('all') ? PROCESS_ROLES : (e.NIIX_ROLES as ProcessRole[]));
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    roles,
+    adminPassword: e.NIIX_ADMIN_PASSWORD,
+    limits: { maxUploadBytes: e.NIIX_MAX_UPLOAD, maxPixelsPerPlane: e.NIIX_MAX_PIXELS_PER_PLANE },
+    profileDirs: e.NIIX_PROFILE_DIRS ? e.NIIX_PROFILE_DIRS.split(path.delimiter).map((dir) => path.resolve(dir)) : [],
+    convertConcurrency: e.NIIX_CONVERT_CONCURRENCY,
+    logLevel: e.NIIX_LOG_LEVEL,
+    sessionHours: e.NIIX_SESSION_HOURS,
+    database: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL }
+      : { kind: 'pglite', dir: path.join(dataDir, 'db') },
+    redis: { url: e.REDIS_URL, prefix: e.NIIX_REDIS_PREFIX },
+    storage: e.S3_ENDPOINT
+      ? {
+          kind: 's3',
+          endpoint: e.S3_ENDPOINT,
+          accessKey: e.S3_ACCESS_KEY!,
+          secretKey: e.S3_SECRET_KEY!,
+          bucket: e.S3_BUCKET!,
+          region: e.S3_REGION,
+        }
+      : { kind: 'filesystem', dir: path.join(dataDir, 'objects') },
+  };
+}
+
+/** Injection token of the AppConfig. */
+export const APP_CONFIG = Symbol('APP_CONFIG');
