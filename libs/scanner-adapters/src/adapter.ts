@@ -22,6 +22,16 @@ export type SniffResult =
 /** Number of leading bytes given to `sniff`. */
 export const SNIFF_BYTES = 4096;
 
+/** Number of leading bytes given to `check` (headers of every supported format fit in it). */
+export const CHECK_BYTES = 65536;
+
+/** An uploaded file as `check` sees it: its name, its full size and its first CHECK_BYTES bytes. */
+export interface UploadedFileHead {
+  name: string;
+  size: number;
+  head: Uint8Array;
+}
+
 export interface InputFile {
   /** File name as uploaded (the multipart filename), used for hints such as `.json` sidecars. */
   name: string;
@@ -79,6 +89,14 @@ export interface ScannerAdapter {
   readonly description: string;
   /** Cheap test on the first SNIFF_BYTES bytes (fewer when the file is shorter). Never throws. */
   sniff(head: Uint8Array, fileName: string): SniffResult;
+  /**
+   * Optional cheap structural check while the station waits for its answer, from headers and sizes only (no
+   * pixel decoding, no I/O): declared sizes against the limits (`too_many_pixels`), a file shorter than its
+   * header says (`malformed_input`), a sidecar naming files that were not sent (`incomplete_scan`). Throws
+   * ConversionError; the upload is then refused (413 or 422) and nothing is kept. Problems it cannot see from
+   * the first bytes are left to `convert`.
+   */
+  check?(files: UploadedFileHead[], limits: ConversionLimits): void;
   /**
    * Converts the files (all of them sniffed as this adapter's) into views.
    * Throws ConversionError for anything wrong with the input; any other error is treated as transient.

@@ -1,0 +1,62 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
+import { AuditRepository } from './audit/audit.repository.js';
+import { AuthController } from './auth/auth.controller.js';
+import { AuthGuard } from './auth/auth.guard.js';
+import { AuthService } from './auth/auth.service.js';
+import { Secrets } from './auth/secrets.js';
+import { UserRepository } from './auth/user.repository.js';
+import { ApiErrorFilter } from './common/api-error.filter.js';
+import { Clock } from './common/clock.js';
+import { OpenApiController } from './common/openapi.controller.js';
+import { OpenApiService } from './common/openapi.service.js';
+import { APP_CONFIG, type AppConfig } from './config/config.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthController } from './health/health.controller.js';
+import { IngestController } from './ingest/ingest.controller.js';
+import { IngestService } from './ingest/ingest.service.js';
+import { adapterRegistryProvider } from './pipeline/adapters.provider.js';
+import { PipelineService } from './pipeline/pipeline.service.js';
+import { JobRunner } from './queue/job-runner.js';
+import { QueueRepository } from './queue/queue.repository.js';
+import { RedisModule } from './redis/redis.module.js';
+import { ScanRepository } from './scans/scan.repository.js';
+import { ScansController } from './scans/scans.controller.js';
+import { ScansService } from './scans/scans.service.js';
+import { StationRepository } from './stations/station.repository.js';
+import { StationsController } from './stations/stations.controller.js';
+import { StationsService } from './stations/stations.service.js';
+import { StorageModule } from './storage/storage.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [DiscoveryModule, DatabaseModule, RedisModule, StorageModule],
+      controllers: [AuthController, StationsController, IngestController, ScansController, HealthController, OpenApiController],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ApiErrorFilter },
+        adapterRegistryProvider,
+        AuditRepository,
+        AuthService,
+        Clock,
+        IngestService,
+        JobRunner,
+        OpenApiService,
+        PipelineService,
+        QueueRepository,
+        ScanRepository,
+        ScansService,
+        Secrets,
+        StationRepository,
+        StationsService,
+        UserRepository,
+      ],
+      exports: [APP_CONFIG],
+    };
+  }
+}

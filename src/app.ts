@@ -1,0 +1,33 @@
+import 'reflect-metadata';
+import multipart from '@fastify/multipart';
+import { Logger, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import sharp from 'sharp';
+import { AppModule } from './app.module.js';
+import { AuthService } from './auth/auth.service.js';
+import type { AppConfig } from './config/config.js';
+import { PipelineService } from './pipeline/pipeline.service.js';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/** Builds, starts and returns the service for this configuration (used by main and the end-to-end tests). */
+export async function startApp(config: AppConfig, options: { logger?: false } = {}): Promise<NestFastifyApplication> {
+  // One libvips thread per image: the pipeline runs about one image job per core (see docs/operations.md).
+  sharp.concurrency(1);
+  const adapter = new FastifyAdapter({ bodyLimit: 1024 * 1024, trustProxy: true });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    logger: options.logger === false ? false : LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+    abortOnError: false,
+  });
+  await app.register(multipart, {
+    limits: { fileSize: config.limits.maxUploadBytes + 1, files: 64, fields: 8, fieldSize: 1024 * 1024, parts: 80 },
+  });
+  app.enableShutdownHooks();
+  await app.init();
+  await app.get(AuthService).ensureFirstAdmin();
+  if (config.roles.has('convert') || config.roles.has('api')) await app.get(PipelineService).reconcile();
+  await app.listen({ port: config.port, host: config.host });
+  new Logger('niix').log(`listening on ${await app.getUrl()} with roles ${[...config.roles].join(', ')}`);
+  return app;
+}

@@ -1,0 +1,60 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+
+interface FastifyLikeError {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+}
+
+/** Fastify's own errors (body limits, multipart) mapped to niix codes. */
+const FASTIFY_CODES: Record<string, { status: number; code: string; message: string }> = {
+  FST_REQ_FILE_TOO_LARGE: { status: 413, code: 'upload_too_large', message: 'the upload is larger than the configured limit' },
+  FST_PARTS_LIMIT: { status: 413, code: 'too_many_parts', message: 'the upload has more parts than allowed' },
+  FST_FILES_LIMIT: { status: 413, code: 'too_many_files', message: 'the upload has more files than allowed' },
+  FST_FIELDS_LIMIT: { status: 413, code: 'too_many_fields', message: 'the upload has more fields than allowed' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'body_too_large', message: 'the request body is larger than allowed' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: 'the content type of the request is not accepted here' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid_body', message: 'the JSON body is empty' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid_body', message: 'the body is not valid JSON' },
+  FST_INVALID_MULTIPART_CONTENT_TYPE: { status: 415, code: 'not_multipart', message: 'send the scan as multipart/form-data' },
+};
+
+/** Renders every error as `{ error: { code, message } }` with the right status; unknown errors are 500 and logged. */
+@Catch()
+export class ApiErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ApiErrorFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const { status, body } = this.render(exception);
+    if (reply.sent) return;
+    void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  render(exception: unknown): { status: number; body: { error: { code: string; message: string } } } {
+    if (exception instanceof HttpException) {
+      const response = exception.getResponse();
+      if (typeof response === 'object' && response !== null && 'error' in response) {
+        const error = (response as { error: unknown }).error;
+        if (typeof error === 'object' && error !== null && 'code' in error) {
+          return { status: exception.getStatus(), body: response as { error: { code: string; message: string } } };
+        }
+      }
+      const status = exception.getStatus();
+      const code = status === 404 ? 'route_not_found' : `http_${status}`;
+      return { status, body: { error: { code, message: exception.message } } };
+    }
+    const fastify = exception as FastifyLikeError;
+    const known = fastify?.code ? FASTIFY_CODES[fastify.code] : undefined;
+    if (known) return { status: known.status, body: { error: { code: known.code, message: known.message } } };
+    if (typeof fastify?.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
+      return {
+        status: fastify.statusCode,
+        body: { error: { code: 'bad_request', message: fastify.message ?? 'the request is not valid' } },
+      };
+    }
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    return { status: 500, body: { error: { code: 'internal_error', message: 'an internal error occurred; it has been logged' } } };
+  }
+}

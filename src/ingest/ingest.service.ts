@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import { MetadataError, parseScanMetadata, type ScanMetadata } from '../../libs/exchange-format/src/metadata.js';
+import { CHECK_BYTES, ConversionError, SNIFF_BYTES, type ScannerAdapter } from '../../libs/scanner-adapters/src/adapter.js';
+import type { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import type { StationPrincipal } from '../auth/roles.js';
+import { ApiError } from '../common/api-error.js';
+import { Clock } from '../common/clock.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { PipelineService } from '../pipeline/pipeline.service.js';
+import { ADAPTER_REGISTRY } from '../pipeline/adapters.provider.js';
+import { ScanRepository, type ScanRow } from '../scans/scan.repository.js';
+import { OBJECT_STORAGE, type ObjectStorage } from '../storage/object-storage.js';
+import { UploadInspector } from './upload-inspector.js';
+
+/** One part of a multipart upload, as the controller hands it over. */
+export type UploadPart =
+  | { kind: 'field'; name: string; value: string }
+  | { kind: 'file'; name: string; fileName: string; stream: Readable };
+
+export const MAX_FILES_PER_SCAN = 32;
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
+
+export const uploadResponse = z.object({ id: z.string(), status: z.enum(['received', 'converting', 'queued', 'failed']) });
+
+interface StoredFile {
+  position: number;
+  name: string;
+  size: number;
+  sha256: string;
+  objectKey: string;
+  head: Buffer;
+}
+
+/**
+ * Takes a station's upload: streams every file to object storage while hashing it, refuses unknown formats
+ * from the first bytes, records the scan and its originals in one transaction, and starts the pipeline.
+ * Nothing is half-written: a refused or failed upload leaves no objects and no row.
+ */
+@Injectable()
+export class IngestService {
+  private readonly logger = new Logger(IngestService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
+    @Inject(ADAPTER_REGISTRY) private readonly adapters: AdapterRegistry,
+    private readonly scans: ScanRepository,
+    private readonly pipeline: PipelineService,
+    private readonly audit: AuditRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  /** A scan this station sent before under this Idempotency-Key, checked before reading the body. */
+  async findByIdempotencyKey(station: StationPrincipal, key: string | undefined): Promise<ScanRow | undefined> {
+    if (key === undefined) return undefined;
+    if (!IDEMPOTENCY_KEY.test(key)) {
+      throw ApiError.badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1 to 200 letters, digits or . _ : -');
+    }
+    return this.scans.findByIdempotencyKey(station.id, key);
+  }
+
+  async receive(
+    station: StationPrincipal,
+    idempotencyKey: string | undefined,
+    parts: AsyncIterable<UploadPart>,
+  ): Promise<{ scan: ScanRow; created: boolean }> {
+    const scanId = this.clock.newId();
+    const prefix = `scans/${scanId}/`;
+    const files: StoredFile[] = [];
+    let metadata: ScanMetadata = {};
+    let total = 0;
+    try {
+      for await (const part of parts) {
+        if (part.kind === 'field') {
+          if (part.name !== 'metadata') {
+            throw ApiError.badRequest('unknown_field', `the upload has a field "${part.name}"; only "metadata" and files are accepted`);
+          }
+          metadata = this.parseMetadata(part.value);
+          continue;
+        }
+        if (files.length >= MAX_FILES_PER_SCAN) {
+          throw new ApiError(413, 'too_many_files', `a scan has at most ${MAX_FILES_PER_SCAN} files`);
+        }
+        const stored = await this.storeFile(prefix, files.length, part.fileName || `file-${files.length}`, part.stream, () => this.config.limits.maxUploadBytes - total);
+        total += stored.size;
+        files.push(stored);
+      }
+      if (files.length === 0) throw ApiError.badRequest('no_files', 'the upload has no file part: send the scan files as multipart file parts');
+      const identified = this.adapters.identify(files.map((file) => ({ name: file.name, head: file.head.subarray(0, SNIFF_BYTES) })));
+      if ('unrecognised' in identified) {
+        throw new ApiError(
+          415,
+          'unsupported_format',
+          `no scanner adapter takes these files together: ${identified.unrecognised.join(', ')}`,
+        );
+      }
+      this.checkHeaders(identified.adapter, files);
+      const contentSha256 = createHash('sha256')
+        .update(files.map((file) => file.sha256).join('\n'))
+        .digest('hex');
+      const earlier = await this.scans.findByContent(station.id, contentSha256);
+      if (earlier) {
+        await this.storage.deletePrefix(prefix);
+        return { scan: earlier, created: false };
+      }
+      const now = this.clock.now();
+      const row = {
+        id: scanId,
+        stationId: station.id,
+        status: 'received' as const,
+        idempotencyKey: idempotencyKey ?? null,
+        contentSha256,
+        metadata,
+        adapterId: identified.adapter.id,
+        receivedAt: now,
+      };
+      const inserted = await this.scans.insertWithFiles(
+        row,
+        files.map((file) => ({ scanId, position: file.position, name: file.name, size: file.size, sha256: file.sha256, objectKey: file.objectKey })),
+      );
+      if (!inserted) {
+        // The same key or content arrived concurrently and won the race: that scan is the answer.
+        await this.storage.deletePrefix(prefix);
+        const winner =
+          (idempotencyKey && (await this.scans.findByIdempotencyKey(station.id, idempotencyKey))) ||
+          (await this.scans.findByContent(station.id, contentSha256));
+        if (!winner) throw new Error('scan insert conflicted but no earlier scan was found');
+        return { scan: winner, created: false };
+      }
+      await this.audit.record({
+        actorType: 'station',
+        actorId: station.id,
+        action: 'scan.received',
+        scanId,
+        detail: { files: files.map(({ name, size, sha256 }) => ({ name, size, sha256 })), adapter: identified.adapter.id },
+      });
+      await this.pipeline.start(scanId);
+      const scan = await this.scans.findById(scanId);
+      return { scan: scan!, created: true };
+    } catch (error) {
+      await this.storage.deletePrefix(prefix).catch((cause: Error) => this.logger.error(`cleanup of ${prefix} failed: ${cause.message}`));
+      throw error;
+    }
+  }
+
+  /** The adapter's cheap header check: a file it can already tell is broken is refused now, not later. */
+  private checkHeaders(adapter: ScannerAdapter, files: StoredFile[]): void {
+    try {
+      adapter.check?.(
+        files.map((file) => ({ name: file.name, size: file.size, head: file.head })),
+        { maxPixelsPerPlane: this.config.limits.maxPixelsPerPlane },
+      );
+    } catch (error) {
+      if (!(error instanceof ConversionError)) throw error;
+      const status = error.code === 'too_many_pixels' ? 413 : 422;
+      throw new ApiError(status, error.code, error.message);
+    }
+  }
+
+  private parseMetadata(text: string): ScanMetadata {
+    try {
+      return parseScanMetadata(text);
+    } catch (error) {
+      if (error instanceof MetadataError) throw new ApiError(422, 'invalid_metadata', error.message);
+      throw error;
+    }
+  }
+
+  private async storeFile(prefix: string, position: number, name: string, stream: Readable, budget: () => number): Promise<StoredFile> {
+    const objectKey = `${prefix}original/${position}`;
+    const inspector = new UploadInspector({
+      judgeBytes: SNIFF_BYTES,
+      keepBytes: CHECK_BYTES,
+      budget,
+      judgeHead: (head) =>
+        this.adapters.identifyOne(head, name).length === 0
+          ? new ApiError(415, 'unsupported_format', `no scanner adapter recognises the file ${name}`)
+          : null,
+      overBudget: () => new ApiError(413, 'upload_too_large', `the upload is larger than the limit of ${this.config.limits.maxUploadBytes} bytes`),
+    });
+    stream.on('error', (error) => inspector.destroy(error));
+    inspector.on('error', () => undefined); // it can fail before storage attaches; storage sees the error state
+
+    try {
+      await this.storage.putStream(objectKey, stream.pipe(inspector));
+    } catch (error) {
+      stream.resume(); // let the rest of the request body drain
+      const truncated = (stream as Readable & { truncated?: boolean }).truncated;
+      if (truncated) throw new ApiError(413, 'upload_too_large', `the upload is larger than the limit of ${this.config.limits.maxUploadBytes} bytes`);
+      throw error;
+    }
+    return { position, name, size: inspector.bytes, sha256: inspector.sha256(), objectKey, head: inspector.head() };
+  }
+}

@@ -1,0 +1,76 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { REDIS_ENDPOINT } from '../redis/redis.module.js';
+import type { RedisEndpoint } from '../redis/redis-endpoint.js';
+import { JOB_QUEUE, type JobName, type JobOf, QueueName, jobId } from './jobs.js';
+
+export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed' | 'prioritized' | 'waiting-children' | 'unknown';
+
+/** Adds jobs to BullMQ with deterministic ids and the retry policy of niix; knows nothing of scans. */
+@Injectable()
+export class QueueRepository implements OnModuleDestroy {
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(REDIS_ENDPOINT) private readonly redis: RedisEndpoint,
+  ) {}
+
+  queue(name: QueueName): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, {
+        connection: { url: this.redis.url, maxRetriesPerRequest: 3 },
+        prefix: this.config.redis.prefix,
+        defaultJobOptions: {
+          attempts: 8,
+          backoff: { type: 'exponential', delay: 2000 },
+          removeOnComplete: true,
+          removeOnFail: { age: 7 * 24 * 3600 },
+        },
+      });
+      queue.on('error', () => undefined); // reconnects by itself; readiness reports a down Redis
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** Enqueues the job unless a job with the same id is waiting, running or delayed; a failed one is retried. */
+  async add<N extends JobName>(name: N, payload: JobOf<N>): Promise<void> {
+    const queue = this.queue(JOB_QUEUE[name]);
+    const id = jobId(name, payload);
+    const existing = await queue.getJob(id);
+    if (existing && (await existing.isFailed())) {
+      await existing.retry('failed');
+      return;
+    }
+    await queue.add(name, payload, { jobId: id });
+  }
+
+  async state<N extends JobName>(name: N, payload: JobOf<N>): Promise<JobState | null> {
+    const job = await this.queue(JOB_QUEUE[name]).getJob(jobId(name, payload));
+    return job ? ((await job.getState()) as JobState) : null;
+  }
+
+  async progress<N extends JobName>(name: N, payload: JobOf<N>): Promise<number | null> {
+    const job = await this.queue(JOB_QUEUE[name]).getJob(jobId(name, payload));
+    return job && typeof job.progress === 'number' ? job.progress : null;
+  }
+
+  async counts(): Promise<Record<string, Record<string, number>>> {
+    const result: Record<string, Record<string, number>> = {};
+    for (const name of Object.values(QueueName)) {
+      result[name] = await this.queue(name).getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+    }
+    return result;
+  }
+
+  async ping(): Promise<void> {
+    await this.queue(QueueName.Convert).getJobCounts('waiting');
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+  }
+}

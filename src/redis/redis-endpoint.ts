@@ -1,0 +1,83 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { ConfigError } from '../config/config.js';
+
+const DEFAULT_URL = 'redis://127.0.0.1:6379';
+
+/**
+ * Where Redis is. With REDIS_URL set, that server. Without it, a Redis already answering on 127.0.0.1:6379, or
+ * else a private redis-server child with its files (append-only) in the data folder, stopped on exit.
+ */
+export class RedisEndpoint {
+  private static readonly logger = new Logger(RedisEndpoint.name);
+
+  private constructor(
+    readonly url: string,
+    private readonly child?: ChildProcess,
+  ) {}
+
+  static async resolve(settings: { url?: string }, dataDir: string): Promise<RedisEndpoint> {
+    if (settings.url) return new RedisEndpoint(settings.url);
+    if (await answers(DEFAULT_URL)) return new RedisEndpoint(DEFAULT_URL);
+    if (spawnSync('redis-server', ['--version']).error) {
+      throw new ConfigError(
+        'no Redis answers on 127.0.0.1:6379 and redis-server is not installed: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL',
+      );
+    }
+    const dir = path.join(dataDir, 'redis');
+    mkdirSync(dir, { recursive: true });
+    const port = await freePort();
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'],
+      { stdio: 'ignore' },
+    );
+    const url = `redis://127.0.0.1:${port}`;
+    for (let attempt = 0; attempt < 100 && !(await answers(url)); attempt++) {
+      if (child.exitCode !== null) throw new ConfigError(`the private redis-server exited with code ${child.exitCode}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    RedisEndpoint.logger.log(`started a private redis-server on port ${port} with its files in ${dir}`);
+    return new RedisEndpoint(url, child);
+  }
+
+  /** A new ioredis client; BullMQ workers need maxRetriesPerRequest null. */
+  client(options: { forWorkers?: boolean } = {}): Redis {
+    return new Redis(this.url, { maxRetriesPerRequest: options.forWorkers ? null : 3, lazyConnect: false });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.child || this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child!.once('exit', resolve));
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

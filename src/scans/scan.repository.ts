@@ -1,0 +1,65 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import { DATABASE } from '../database/database.module.js';
+import type { Database } from '../database/database.js';
+import { type ScanStatus, scanFiles, scans } from '../database/schema.js';
+
+export type ScanRow = typeof scans.$inferSelect;
+export type ScanFileRow = typeof scanFiles.$inferSelect;
+
+@Injectable()
+export class ScanRepository {
+  constructor(@Inject(DATABASE) private readonly database: Database) {}
+
+  async findById(id: string): Promise<ScanRow | undefined> {
+    const rows = await this.database.db.select().from(scans).where(eq(scans.id, id));
+    return rows[0];
+  }
+
+  async findByIdempotencyKey(stationId: string, key: string): Promise<ScanRow | undefined> {
+    const rows = await this.database.db
+      .select()
+      .from(scans)
+      .where(and(eq(scans.stationId, stationId), eq(scans.idempotencyKey, key)));
+    return rows[0];
+  }
+
+  async findByContent(stationId: string, contentSha256: string): Promise<ScanRow | undefined> {
+    const rows = await this.database.db
+      .select()
+      .from(scans)
+      .where(and(eq(scans.stationId, stationId), eq(scans.contentSha256, contentSha256)));
+    return rows[0];
+  }
+
+  /** Inserts the scan with its files in one transaction; false when the station sent it before (unique keys). */
+  async insertWithFiles(scan: typeof scans.$inferInsert, files: (typeof scanFiles.$inferInsert)[]): Promise<boolean> {
+    return this.database.db.transaction(async (tx) => {
+      const inserted = await tx.insert(scans).values(scan).onConflictDoNothing().returning({ id: scans.id });
+      if (inserted.length === 0) return false;
+      if (files.length) await tx.insert(scanFiles).values(files);
+      return true;
+    });
+  }
+
+  async files(scanId: string): Promise<ScanFileRow[]> {
+    return this.database.db.select().from(scanFiles).where(eq(scanFiles.scanId, scanId)).orderBy(asc(scanFiles.position));
+  }
+
+  /** Moves the scan to `to` only from one of `from`; false when it was in another state. */
+  async transition(id: string, from: ScanStatus[], to: Partial<typeof scans.$inferInsert> & { status: ScanStatus }): Promise<boolean> {
+    const rows = await this.database.db
+      .update(scans)
+      .set(to)
+      .where(and(eq(scans.id, id), inArray(scans.status, from)))
+      .returning({ id: scans.id });
+    return rows.length === 1;
+  }
+
+  async idsWithStatus(statuses: ScanStatus[]): Promise<{ id: string; status: ScanStatus; manifest: unknown }[]> {
+    return this.database.db
+      .select({ id: scans.id, status: scans.status, manifest: scans.manifest })
+      .from(scans)
+      .where(inArray(scans.status, statuses));
+  }
+}

@@ -1,0 +1,20 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { FilesystemStorage } from './filesystem.storage.js';
+import { OBJECT_STORAGE, type ObjectStorage } from './object-storage.js';
+import { S3Storage } from './s3.storage.js';
+
+/** Builds the ObjectStorage driver the configuration names. Tests may override OBJECT_STORAGE. */
+export async function createObjectStorage(config: AppConfig): Promise<ObjectStorage> {
+  if (config.storage.kind === 'filesystem') return new FilesystemStorage(config.storage.dir);
+  const storage = new S3Storage(config.storage);
+  await storage.ensureBucket();
+  return storage;
+}
+
+@Global()
+@Module({
+  providers: [{ provide: OBJECT_STORAGE, inject: [APP_CONFIG], useFactory: createObjectStorage }],
+  exports: [OBJECT_STORAGE],
+})
+export class StorageModule {}
