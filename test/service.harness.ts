@@ -42,10 +42,17 @@ export interface ScanBody {
  * its own database, so test files can run side by side. Real Redis, real database, real storage.
  */
 export async function startTestService(
-  options: { database?: 'pglite' | 'postgres'; storage?: 'filesystem' | 's3'; env?: Record<string, string> } = {},
+  options: {
+    database?: 'pglite' | 'postgres';
+    storage?: 'filesystem' | 's3';
+    env?: Record<string, string>;
+    /** Run over the data of an earlier instance (its folder, database and Redis prefix), which keeps them. */
+    shareWith?: TestService;
+  } = {},
 ): Promise<TestService> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'niix-e2e-'));
-  const prefix = `niixtest${randomBytes(4).toString('hex')}`;
+  const shared = options.shareWith?.config;
+  const dir = shared?.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'niix-e2e-'));
+  const prefix = shared?.redis.prefix ?? `niixtest${randomBytes(4).toString('hex')}`;
   const env: Record<string, string> = {
     NIIX_DATA_DIR: dir,
     PORT: '0',
@@ -53,11 +60,13 @@ export async function startTestService(
     REDIS_URL: TEST_REDIS_URL,
     NIIX_REDIS_PREFIX: prefix,
     NIIX_ADMIN_PASSWORD: ADMIN_PASSWORD,
-    NIIX_LOG_LEVEL: 'error',
+    NIIX_LOG_LEVEL: process.env.NIIX_TEST_LOG_LEVEL ?? 'error',
     ...options.env,
   };
   let dropDatabase: (() => Promise<void>) | undefined;
-  if (options.database === 'postgres') {
+  if (shared?.database.kind === 'postgres') {
+    env.DATABASE_URL = shared.database.url;
+  } else if (options.database === 'postgres') {
     const database = await createTestPostgres();
     env.DATABASE_URL = database.url;
     dropDatabase = database.drop;
@@ -73,7 +82,7 @@ export async function startTestService(
     });
   }
   const config = loadConfig(env);
-  const app = await startApp(config, { logger: false });
+  const app = await startApp(config, process.env.NIIX_TEST_LOG_LEVEL ? {} : { logger: false });
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
 
   async function request<T>(method: string, route: string, init: { token?: string; json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {}) {
@@ -128,6 +137,7 @@ export async function startTestService(
     },
     async close() {
       await app.close();
+      if (shared) return; // the first instance owns and cleans the data
       const redis = new Redis(TEST_REDIS_URL);
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);

@@ -39,7 +39,7 @@ export class OpenApiService {
         const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
         if (!doc || method === undefined) continue;
         const routePath = String(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
-        const full = `/${[prefix, routePath].filter(Boolean).join('/')}`.replace(/\/+/g, '/').replace(/:(\w+)/g, '{$1}');
+        const full = `/${[prefix, routePath].filter(Boolean).join('/')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1').replace(/:(\w+)/g, '{$1}');
         const body = Reflect.getMetadata(BODY_SCHEMA, handler) as z.ZodType | undefined;
         (paths[full] ??= {})[RequestMethod[method].toLowerCase()] = this.operation(full, doc, body);
       }

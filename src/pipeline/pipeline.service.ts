@@ -4,9 +4,9 @@ import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { buildPackage, readPackage, serialiseManifest } from '../../libs/exchange-format/src/package.js';
 import type { ScanMetadata } from '../../libs/exchange-format/src/metadata.js';
-import { ConversionError } from '../../libs/scanner-adapters/src/adapter.js';
+import { type Conversion, ConversionError } from '../../libs/scanner-adapters/src/adapter.js';
 import type { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
-import { renderView } from '../../libs/imaging/src/renditions.js';
+import { type PlaneSet, type ViewRenditions, renderView } from '../../libs/imaging/src/renditions.js';
 import type { DeepZoomArchive } from '../../libs/imaging/src/deep-zoom.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import { Clock } from '../common/clock.js';
@@ -21,7 +21,8 @@ import { ADAPTER_REGISTRY } from './adapters.provider.js';
 
 /**
  * The machine pipeline of one scan, in one place:
- *   upload → ConvertScan (adapter → exchange package, status converting) → RenderScan (viewer images) → queued.
+ *   upload → ConvertScan (adapter → exchange package + viewer images) → queued
+ *   ConvertScan interrupted after the package was recorded → RenderScan (package → viewer images) → queued
  * Expected failures (the input cannot be converted) end the scan as failed with the adapter's reason and are
  * not retried; anything else throws and BullMQ retries with backoff, then the scan fails as internal_error.
  */
@@ -58,6 +59,12 @@ export class PipelineService {
     return pending.length;
   }
 
+  /**
+   * Vendor files → exchange package and viewer images → `queued`. The planes stay in memory: the lossless
+   * package and the renditions are made from them at the same time (decoding the package again would cost
+   * ~0.5 s per 8000 x 2500 dual-energy view). The package is stored and recorded before the renditions, so a
+   * crash in between resumes with RenderScan instead of converting again.
+   */
   @OnJob(JobName.ConvertScan)
   async convert({ scanId }: JobOf<JobName.ConvertScan>, context: JobContext): Promise<void> {
     const scan = await this.scans.findById(scanId);
@@ -81,12 +88,17 @@ export class PipelineService {
         await this.storage.download(file.objectKey, local);
         inputs.push({ name: file.name, path: local, size: file.size });
       }
-      await context.progress(20);
-      let built;
+      await context.progress(10);
+      let conversion: Conversion;
       try {
-        const conversion = await adapter.convert({ files: inputs, limits: { maxPixelsPerPlane: this.config.limits.maxPixelsPerPlane } });
-        await context.progress(60);
-        built = await buildPackage({
+        conversion = await adapter.convert({ files: inputs, limits: { maxPixelsPerPlane: this.config.limits.maxPixelsPerPlane } });
+      } catch (error) {
+        if (error instanceof ConversionError) return await this.fail(scan, error.code, error.message);
+        throw error;
+      }
+      await context.progress(40);
+      const [built, rendered] = await Promise.allSettled([
+        buildPackage({
           scanId,
           stationId: scan.stationId,
           conversion,
@@ -94,36 +106,49 @@ export class PipelineService {
           originals: files.map((file) => ({ name: file.name, size: file.size, sha256: file.sha256, object: file.objectKey })),
           metadata: scan.metadata as ScanMetadata,
           convertedAt: this.clock.now(),
-        });
-      } catch (error) {
-        if (error instanceof ConversionError) {
-          await this.fail(scan, error.code, error.message);
-          return;
-        }
-        throw error;
+        }),
+        this.renderViews(conversion.views),
+      ]);
+      if (built.status === 'rejected') {
+        if (built.reason instanceof ConversionError) return await this.fail(scan, built.reason.code, built.reason.message);
+        throw built.reason;
       }
-      for (const part of built.parts) {
+      if (rendered.status === 'rejected') throw rendered.reason;
+      await context.progress(80);
+      for (const part of built.value.parts) {
         await this.storage.put(scanObjects.packagePart(scanId, part.path), part.data, 'image/png');
       }
-      await this.storage.put(scanObjects.packagePart(scanId, 'manifest.json'), serialiseManifest(built.manifest), 'application/json');
-      await this.scans.transition(scanId, ['converting'], { status: 'converting', manifest: built.manifest });
+      await this.storage.put(scanObjects.packagePart(scanId, 'manifest.json'), serialiseManifest(built.value.manifest), 'application/json');
+      await this.scans.transition(scanId, ['converting'], { status: 'converting', manifest: built.value.manifest });
+      await this.storeRenditions(scanId, rendered.value);
       await context.progress(100);
-      await this.queues.add(JobName.RenderScan, { scanId });
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
   }
 
+  /** Stored exchange package → viewer images → `queued`; resumes a conversion interrupted after packaging. */
   @OnJob(JobName.RenderScan)
   async render({ scanId }: JobOf<JobName.RenderScan>, context: JobContext): Promise<void> {
     const scan = await this.scans.findById(scanId);
     if (!scan || scan.status !== 'converting' || !scan.manifest) return;
     const { views } = await readPackage(scan.manifest, (part) => this.storage.get(scanObjects.packagePart(scanId, part)));
-    for (const [index, view] of views.entries()) {
-      const renditions = await renderView(view);
-      await this.storeLayer(scanId, view.id, 'grey', renditions);
-      if (renditions.material) await this.storeLayer(scanId, view.id, 'material', renditions.material);
-      await context.progress(((index + 1) / views.length) * 100);
+    await context.progress(30);
+    await this.storeRenditions(scanId, await this.renderViews(views));
+    await context.progress(100);
+  }
+
+  /** One view after the other: a view's planes and images are the largest allocation of a job. */
+  private async renderViews(views: { id: string; width: number; height: number; airValue: number; planes: PlaneSet['planes'] }[]) {
+    const rendered: { viewId: string; renditions: ViewRenditions }[] = [];
+    for (const view of views) rendered.push({ viewId: view.id, renditions: await renderView(view) });
+    return rendered;
+  }
+
+  private async storeRenditions(scanId: string, rendered: { viewId: string; renditions: ViewRenditions }[]): Promise<void> {
+    for (const { viewId, renditions } of rendered) {
+      await this.storeLayer(scanId, viewId, 'grey', renditions);
+      if (renditions.material) await this.storeLayer(scanId, viewId, 'material', renditions.material);
     }
     const queued = await this.scans.transition(scanId, ['converting'], { status: 'queued', queuedAt: this.clock.now() });
     if (queued) await this.audit.record({ actorType: 'system', actorId: 'pipeline', action: 'scan.queued', scanId });

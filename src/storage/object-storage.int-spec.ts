@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { FilesystemStorage } from './filesystem.storage.js';
 import { type ObjectStorage, ObjectNotFoundError } from './object-storage.js';
 import { S3Storage } from './s3.storage.js';
-import { adaptClientToS3rver, startS3rver, type TestS3 } from '../../test/s3.js';
+import { startS3rver, type TestS3 } from '../../test/s3.js';
 
 /** The same behaviour from both drivers: the filesystem and S3 (spoken to s3rver over HTTP). */
 describe.each(['filesystem', 's3'] as const)('object storage driver %s', (kind) => {
@@ -20,7 +20,6 @@ describe.each(['filesystem', 's3'] as const)('object storage driver %s', (kind) 
     } else {
       s3 = await startS3rver(path.join(dir, 's3'));
       const driver = new S3Storage(s3.settings);
-      adaptClientToS3rver(driver);
       await driver.ensureBucket();
       storage = driver;
     }

@@ -33,6 +33,9 @@ export class S3Storage implements ObjectStorage {
       pathStyle: true,
     });
     this.bucket = settings.bucket;
+    // niix writes every key once and never resumes an upload, so the client's look-up of an unfinished
+    // multipart upload to resume (one ListMultipartUploads request per put) is skipped.
+    (this.client as unknown as { findUploadId: () => Promise<undefined> }).findUploadId = async () => undefined;
   }
 
   async ensureBucket(): Promise<void> {

@@ -180,30 +180,31 @@ export function parseManifest(json: unknown): Manifest {
 export async function buildPackage(input: BuildPackageInput): Promise<BuiltPackage> {
   const { conversion } = input;
   checkConvertedViews(conversion);
+  // Every plane is encoded at once: sharp works off the main thread, so planes use the cores in parallel.
+  const encoded = await Promise.all(
+    conversion.views.map((view) =>
+      Promise.all(view.planes.map((plane) => encodePng16({ width: view.width, height: view.height, data: plane.data }))),
+    ),
+  );
   const parts: PackagePart[] = [];
-  const views: Manifest['views'] = [];
-  for (const view of conversion.views) {
-    const planes: Manifest['views'][number]['planes'] = [];
-    for (const plane of view.planes) {
-      const data = await encodePng16({ width: view.width, height: view.height, data: plane.data });
+  const views: Manifest['views'] = conversion.views.map((view, v) => ({
+    id: view.id,
+    width: view.width,
+    height: view.height,
+    pixelSpacingMm: view.pixelSpacingMm,
+    airValue: view.airValue,
+    planes: view.planes.map((plane, p) => {
+      const data = encoded[v][p];
       const path = planePath(view.id, plane.energy);
       parts.push({ path, data });
-      planes.push({
+      return {
         energy: plane.energy,
         path,
         sha256: sha256Hex(data),
         ...(plane.nominalEnergy !== undefined ? { nominalEnergy: plane.nominalEnergy } : {}),
-      });
-    }
-    views.push({
-      id: view.id,
-      width: view.width,
-      height: view.height,
-      pixelSpacingMm: view.pixelSpacingMm,
-      airValue: view.airValue,
-      planes,
-    });
-  }
+      };
+    }),
+  }));
   const candidate = {
     format: EXCHANGE_FORMAT,
     version: EXCHANGE_FORMAT_VERSION,

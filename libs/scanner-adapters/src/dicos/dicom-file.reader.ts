@@ -1,5 +1,5 @@
 import dicomParser from 'dicom-parser';
-import type { DataSet, Element } from 'dicom-parser';
+import type { DataSet, Element, ParseDicomOptions } from 'dicom-parser';
 import { ConversionError } from '../adapter.js';
 import {
   CodecError,
@@ -11,6 +11,7 @@ import {
   inflateDataSet,
   type DecodedFrame,
 } from './pixel-codecs.js';
+import { decodeJpegDct, JpegDctError } from './jpeg-dct.decoder.js';
 import { decodeRle } from './rle.decoder.js';
 import { NIIX_PRIVATE_CREATOR, TRANSFER_SYNTAX } from './dicom-uids.js';
 
@@ -116,12 +117,23 @@ function niixPrivate(ds: DataSet): DicomImage['niix'] {
 }
 
 export function readDicomFile(fileName: string, bytes: Uint8Array): DicomImage {
-  let ds: DataSet;
+  return describeDataSet(fileName, parseDataSet(fileName, bytes));
+}
+
+/**
+ * Parses a Part 10 file (or its first bytes, with `untilTag`). Deflated data sets are inflated unless `inflater`
+ * says otherwise. Parse failures become ConversionError (malformed_input).
+ */
+export function parseDataSet(fileName: string, bytes: Uint8Array, options: ParseDicomOptions = {}): DataSet {
   try {
-    ds = dicomParser.parseDicom(bytes, { inflater: inflateDataSet });
+    return dicomParser.parseDicom(bytes, { inflater: inflateDataSet, ...options });
   } catch (thrown) {
     throw parseError(fileName, thrown);
   }
+}
+
+/** The attributes of a parsed data set (pixel data may be present as an element header only). */
+export function describeDataSet(fileName: string, ds: DataSet): DicomImage {
   const transferSyntax = str(ds, 'x00020010') ?? '';
   const rows = ds.uint16('x00280010');
   const columns = ds.uint16('x00280011');
@@ -347,13 +359,23 @@ async function decodeCompressedFrame(
       case TRANSFER_SYNTAX.jpegBaseline:
       case TRANSFER_SYNTAX.jpegExtended: {
         const precision = jpegPrecision(bytes);
-        if (precision !== undefined && precision > 8) {
-          throw new ConversionError(
-            'unsupported_variant',
-            `${fileName} uses ${precision}-bit lossy JPEG (DICOM JPEG extended, ${ts}); niix has no decoder for 12-bit DCT JPEG: ask the scanner to send uncompressed, lossless JPEG, JPEG-LS or JPEG 2000`,
-          );
+        if (precision === undefined || precision <= 8) {
+          frame = await decodeJpegBaseline(bytes);
+          break;
         }
-        frame = await decodeJpegBaseline(bytes);
+        // libjpeg-turbo is built for 8 bits only: 12-bit DCT goes to niix's own sequential DCT decoder.
+        try {
+          const decoded = decodeJpegDct(bytes, { maxPixels: pixels });
+          frame = { width: decoded.width, height: decoded.height, components: decoded.components, bitsPerSample: decoded.precision, signed: false, samples: decoded.samples };
+        } catch (thrown) {
+          if (thrown instanceof JpegDctError && thrown.unsupported) {
+            throw new ConversionError(
+              'unsupported_variant',
+              `${fileName}${where} uses ${precision}-bit lossy JPEG (${ts}) in a form niix does not decode (${thrown.message}): ask the scanner to send uncompressed, lossless JPEG, JPEG-LS or JPEG 2000`,
+            );
+          }
+          throw thrown;
+        }
         break;
       }
       case TRANSFER_SYNTAX.jpegLossless:

@@ -4,12 +4,15 @@ import {
   ConversionError,
   type Conversion,
   type ConversionInput,
+  type ConversionLimits,
   type ConvertedPlane,
   type ConvertedView,
   type ScannerAdapter,
   type SniffResult,
+  type UploadedFileHead,
 } from '../adapter.js';
 import { lossyWarning, readDicomFile, readStoredFrames, type DicomImage } from './dicom-file.reader.js';
+import { hasDicmPrefix, nativePixelDataExtent, readDicomHead } from './dicom-head.reader.js';
 import { DICOS_SOP_CLASS, DICOS_SOP_CLASS_PREFIX } from './dicom-uids.js';
 import { estimateAirValue, mapToPlanes } from './plane-mapping.js';
 
@@ -42,9 +45,7 @@ export class DicosAdapter implements ScannerAdapter {
   readonly description = 'DICOS (DICOM for security screening) DX images and DICOM images in any common transfer syntax';
 
   sniff(head: Uint8Array, fileName: string): SniffResult {
-    if (head.length >= 132 && head[128] === 0x44 && head[129] === 0x49 && head[130] === 0x43 && head[131] === 0x4d) {
-      return 'primary';
-    }
+    if (hasDicmPrefix(head)) return 'primary';
     // A data set without preamble and meta group (it starts, possibly after a stray byte, with a little-endian
     // group 0002 or 0008 tag): claimed so that it is rejected with a clear reason rather than as unknown.
     for (let at = 0; at <= 1 && head.length >= at + 8; at++) {
@@ -57,14 +58,38 @@ export class DicosAdapter implements ScannerAdapter {
     return null;
   }
 
+  /**
+   * Per file, from its head parsed up to the Pixel Data element header: what convert would refuse (no Part 10
+   * header, no image, a DICOS object other than DX, a plane over the limit), then a native pixel data element
+   * longer than the rest of the file. Deflated data sets and heads that end inside the header are left to convert.
+   */
+  check(files: UploadedFileHead[], limits: ConversionLimits): void {
+    try {
+      for (const file of files) {
+        const read = readDicomHead(file);
+        if (!read) continue;
+        assertReadableHeader(read.image, limits);
+        const extent = read.pixelData ? nativePixelDataExtent(read.pixelData, file.size) : undefined;
+        if (extent && extent.needed > extent.present) {
+          throw new ConversionError(
+            'malformed_input',
+            `${file.name} is truncated: its pixel data needs ${extent.needed} bytes, only ${extent.present} present`,
+          );
+        }
+      }
+    } catch (error) {
+      if (error instanceof ConversionError) throw error;
+      // Anything else means the head could not be judged: convert will.
+    }
+  }
+
   async convert(input: ConversionInput): Promise<Conversion> {
     if (input.files.length === 0) throw new ConversionError('incomplete_scan', 'no DICOM file was given');
     const images: DicomImage[] = [];
     for (const file of input.files) {
       const buffer = await readFile(file.path);
       const image = readDicomFile(file.name, new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength));
-      assertImageClass(image);
-      assertPlaneSize(image.columns, image.rows, input.limits);
+      assertReadableHeader(image, input.limits);
       images.push(image);
     }
     const studies = new Set(images.map((image) => image.studyUid).filter((uid) => uid !== undefined));
@@ -145,6 +170,12 @@ export class DicosAdapter implements ScannerAdapter {
     const acquiredAt = acquisitionTime(images[0], addWarning);
     return { scanner, acquiredAt, views, warnings };
   }
+}
+
+/** The header checks made before any pixel is read, by check and convert alike. */
+function assertReadableHeader(image: DicomImage, limits: ConversionLimits): void {
+  assertImageClass(image);
+  assertPlaneSize(image.columns, image.rows, limits);
 }
 
 function assertImageClass(image: DicomImage): void {

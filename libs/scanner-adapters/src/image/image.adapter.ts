@@ -4,18 +4,14 @@ import {
   ConversionError,
   type Conversion,
   type ConversionInput,
+  type ConversionLimits,
   type ConvertedView,
   type InputFile,
   type ScannerAdapter,
   type SniffResult,
+  type UploadedFileHead,
 } from '../adapter.js';
-
-const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-const JPEG_MAGIC = [0xff, 0xd8, 0xff];
-
-function startsWith(head: Uint8Array, magic: number[]): boolean {
-  return head.length >= magic.length && magic.every((byte, i) => head[i] === byte);
-}
+import { checkImageHead, JPEG_MAGIC, PNG_MAGIC, startsWith } from './image-head.js';
 
 /** Fraction of pixels at or below the air value estimate (images carry no air calibration). */
 const AIR_QUANTILE = 0.999;
@@ -32,6 +28,16 @@ export class ImageAdapter implements ScannerAdapter {
 
   sniff(head: Uint8Array, _fileName: string): SniffResult {
     return startsWith(head, PNG_MAGIC) || startsWith(head, JPEG_MAGIC) ? 'primary' : null;
+  }
+
+  /** Per file: the PNG IHDR or JPEG frame header size against the limits, and headers cut short by the file's end. */
+  check(files: UploadedFileHead[], limits: ConversionLimits): void {
+    try {
+      for (const file of files) checkImageHead(file, limits);
+    } catch (error) {
+      if (error instanceof ConversionError) throw error;
+      // Anything else means the head could not be judged: convert will.
+    }
   }
 
   async convert(input: ConversionInput): Promise<Conversion> {

@@ -1,13 +1,17 @@
 import { BundleError, looksLikeBundle, readBundle } from '../../../exchange-format/src/bundle.js';
+import type { Manifest } from '../../../exchange-format/src/manifest.js';
 import { PackageIntegrityError, readPackage } from '../../../exchange-format/src/package.js';
 import {
   assertPlaneSize,
   type Conversion,
   ConversionError,
   type ConversionInput,
+  type ConversionLimits,
   type ScannerAdapter,
   type SniffResult,
+  type UploadedFileHead,
 } from '../adapter.js';
+import { readBundleHead } from './niix-bundle.head.js';
 
 const ADAPTER_VERSION = '1.0.0';
 
@@ -25,17 +29,27 @@ export class NiixBundleAdapter implements ScannerAdapter {
     return looksLikeBundle(head) ? 'primary' : null;
   }
 
-  async convert(input: ConversionInput): Promise<Conversion> {
-    if (input.files.length !== 1) {
-      throw new ConversionError(
-        'incomplete_scan',
-        input.files.length === 0 ? 'no niix bundle was sent' : `one niix bundle per scan, not ${input.files.length} files`,
-      );
+  /**
+   * One file; its first tar header (magic, checksum, manifest.json's size within the file) and, when the head
+   * holds it, manifest.json: valid, and every view within the limits.
+   */
+  check(files: UploadedFileHead[], limits: ConversionLimits): void {
+    try {
+      assertOneFile(files.length);
+      const manifest = readBundleHead(files[0]);
+      if (manifest) assertViewSizes(manifest, limits);
+    } catch (error) {
+      if (error instanceof ConversionError) throw error;
+      // Anything else means the head could not be judged: convert will.
     }
+  }
+
+  async convert(input: ConversionInput): Promise<Conversion> {
+    assertOneFile(input.files.length);
     const [file] = input.files;
     try {
       const bundle = await readBundle(file.path);
-      for (const view of bundle.manifest.views) assertPlaneSize(view.width, view.height, input.limits);
+      assertViewSizes(bundle.manifest, input.limits);
       const { manifest, views } = await readPackage(bundle.manifest, bundle.readPart);
       return {
         scanner: manifest.scanner,
@@ -59,4 +73,14 @@ export class NiixBundleAdapter implements ScannerAdapter {
       throw error;
     }
   }
+}
+
+function assertOneFile(count: number): void {
+  if (count !== 1) {
+    throw new ConversionError('incomplete_scan', count === 0 ? 'no niix bundle was sent' : `one niix bundle per scan, not ${count} files`);
+  }
+}
+
+function assertViewSizes(manifest: Manifest, limits: ConversionLimits): void {
+  for (const view of manifest.views) assertPlaneSize(view.width, view.height, limits);
 }

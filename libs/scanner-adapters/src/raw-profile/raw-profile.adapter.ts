@@ -1,18 +1,22 @@
+import os from 'node:os';
 import { open, stat } from 'node:fs/promises';
 import {
   assertPlaneSize,
   ConversionError,
   type Conversion,
   type ConversionInput,
+  type ConversionLimits,
   type ConvertedView,
   type InputFile,
   type ScannerAdapter,
   type SniffResult,
+  type UploadedFileHead,
 } from '../adapter.js';
 import {
   fieldEnd,
   pixelBytes,
   readField,
+  bytesPerSample,
   readSample,
   sampleOffset,
   storageToImageIndex,
@@ -21,6 +25,21 @@ import {
 import { FIELD_WINDOW, magicBytesOf, type HeaderField, type RawProfile } from './raw-profile.schema.js';
 
 const ADAPTER_VERSION = '1.0.0';
+
+/** What one file's header says, checked against the file size and the limits. */
+interface RawHeader {
+  headerLength: number;
+  width: number;
+  height: number;
+  /** Exact file size: header + planes (equal to the file's size once read). */
+  expected: number;
+  /** Air in the plane convention. */
+  airValue: number;
+  acquiredAt: string | null;
+  /** From the profile or the header; undefined when the view is given by the file's position (`view-N`). */
+  viewId: string | undefined;
+  serial: string | undefined;
+}
 
 /** Reads raw dual-energy files described by one declarative profile (see README.md). Id `raw:<profile id>`. */
 export class RawProfileAdapter implements ScannerAdapter {
@@ -44,19 +63,38 @@ export class RawProfileAdapter implements ScannerAdapter {
     return 'primary';
   }
 
-  async convert(input: ConversionInput): Promise<Conversion> {
-    if (input.files.length === 0) {
-      throw new ConversionError('incomplete_scan', `no ${this.profile.vendor} ${this.profile.model} file was sent`);
+  /**
+   * Every header as convert reads it (magic, fields, plane size against the limits, exact file size, air value,
+   * time, view) and no two files of one view. A head shorter than the header window convert reads is left to it.
+   */
+  check(files: UploadedFileHead[], limits: ConversionLimits): void {
+    try {
+      this.assertSomeFiles(files.length);
+      const views: string[] = [];
+      for (const [index, file] of files.entries()) {
+        const length = Math.min(file.size, FIELD_WINDOW);
+        if (file.head.length < length) continue;
+        const window = Buffer.from(file.head.buffer, file.head.byteOffset, length);
+        const header = this.readHeader(window, file.size, file.name, limits);
+        const viewId = header.viewId ?? positionalViewId(index);
+        assertNewView(views, viewId, file.name);
+        views.push(viewId);
+      }
+    } catch (error) {
+      if (error instanceof ConversionError) throw error;
+      // Anything else means the head could not be judged: convert will.
     }
+  }
+
+  async convert(input: ConversionInput): Promise<Conversion> {
+    this.assertSomeFiles(input.files.length);
     const views: ConvertedView[] = [];
     const warnings: string[] = [];
     let acquiredAt: string | null = null;
     let serial: string | undefined;
     for (const [index, file] of input.files.entries()) {
       const result = await this.convertFile(file, index, input);
-      if (views.some((v) => v.id === result.view.id)) {
-        throw new ConversionError('incomplete_scan', `two files carry view ${result.view.id}: ${file.name} is a duplicate`);
-      }
+      assertNewView(views.map((v) => v.id), result.view.id, file.name);
       views.push(result.view);
       warnings.push(...result.warnings);
       acquiredAt ??= result.acquiredAt;
@@ -66,6 +104,81 @@ export class RawProfileAdapter implements ScannerAdapter {
     if (this.profile.software) scanner.software = this.profile.software;
     if (serial) scanner.serial = serial;
     return { scanner, acquiredAt, views, warnings };
+  }
+
+  private assertSomeFiles(count: number): void {
+    if (count === 0) {
+      throw new ConversionError('incomplete_scan', `no ${this.profile.vendor} ${this.profile.model} file was sent`);
+    }
+  }
+
+  /**
+   * Reads and checks one file's header. `window` holds its first min(size, FIELD_WINDOW) bytes. The plane size is
+   * checked against the limits before the file size, so a huge declaration is reported as such.
+   */
+  private readHeader(window: Buffer, size: number, fileName: string, limits: ConversionLimits): RawHeader {
+    const p = this.profile;
+    const name = `${p.vendor} ${p.model} file ${fileName}`;
+    const field = (f: HeaderField, what: string): number => {
+      if (fieldEnd(f) > window.length) {
+        throw new ConversionError('malformed_input', `${name} is too short to hold its ${what} (bytes ${f.offset}..${fieldEnd(f) - 1})`);
+      }
+      return readField(window, f, p.endianness);
+    };
+    const magicEnd = p.magic.offset + this.magic.length;
+    if (window.length < magicEnd || !window.subarray(p.magic.offset, magicEnd).equals(this.magic)) {
+      throw new ConversionError('malformed_input', `${name} does not carry the magic ${describeMagic(p)} at offset ${p.magic.offset}`);
+    }
+    const headerLength = typeof p.headerLength === 'number' ? p.headerLength : field(p.headerLength, 'header length');
+    if (!Number.isInteger(headerLength) || headerLength < magicEnd || headerLength > size) {
+      throw new ConversionError('malformed_input', `${name} declares a header length of ${headerLength} bytes, impossible for a file of ${size} bytes`);
+    }
+    const width = typeof p.width === 'number' ? p.width : field(p.width, 'width');
+    const height = typeof p.height === 'number' ? p.height : field(p.height, 'height');
+    assertPlaneSize(width, height, limits);
+
+    const expected = headerLength + pixelBytes(p, width, height);
+    if (size !== expected) {
+      throw new ConversionError(
+        'malformed_input',
+        `${name} should be ${expected} bytes (${headerLength}-byte header + ${p.planes.length} plane(s) of ${width} x ${height} ${p.sample}) but is ${size} bytes${size < expected ? ' (truncated)' : ' (too long)'}`,
+      );
+    }
+
+    const rawAir = typeof p.air === 'number' ? p.air : field(p.air, 'air value');
+    const air = toPlaneValue(p, rawAir);
+    if (air.clamped) {
+      throw new ConversionError('malformed_input', `${name} declares an air value of ${rawAir}, outside the ${p.sample} range`);
+    }
+    let acquiredAt: string | null = null;
+    if (p.timestamp) {
+      const seconds = field(p.timestamp, 'timestamp');
+      if (Number.isFinite(seconds) && seconds > 0) {
+        const date = new Date(seconds * 1000);
+        if (Number.isNaN(date.getTime())) {
+          throw new ConversionError('malformed_input', `${name} declares an impossible acquisition time ${seconds}`);
+        }
+        acquiredAt = date.toISOString();
+      }
+    }
+    let viewId: string | undefined;
+    if (p.view && 'fixed' in p.view) viewId = p.view.fixed;
+    else if (p.view) {
+      const code = field(p.view.field, 'view');
+      const mapped = p.view.values[String(code)];
+      if (!mapped) throw new ConversionError('malformed_input', `${name} declares an unknown view code ${code}`);
+      viewId = mapped;
+    }
+    let serial: string | undefined;
+    if (p.serial && p.serial.offset + p.serial.length <= window.length) {
+      serial = window
+        .subarray(p.serial.offset, p.serial.offset + p.serial.length)
+        .toString('latin1')
+        .replace(/[\0 ]+$/, '')
+        .trim();
+      if (!serial) serial = undefined;
+    }
+    return { headerLength, width, height, expected, airValue: air.value, acquiredAt, viewId, serial };
   }
 
   private async convertFile(
@@ -80,68 +193,12 @@ export class RawProfileAdapter implements ScannerAdapter {
       const window = Buffer.alloc(Math.min(size, FIELD_WINDOW));
       await handle.read(window, 0, window.length, 0);
       const name = `${p.vendor} ${p.model} file ${file.name}`;
-      const field = (f: HeaderField, what: string): number => {
-        if (fieldEnd(f) > window.length) {
-          throw new ConversionError('malformed_input', `${name} is too short to hold its ${what} (bytes ${f.offset}..${fieldEnd(f) - 1})`);
-        }
-        return readField(window, f, p.endianness);
-      };
-      const magicEnd = p.magic.offset + this.magic.length;
-      if (window.length < magicEnd || !window.subarray(p.magic.offset, magicEnd).equals(this.magic)) {
-        throw new ConversionError(
-          'malformed_input',
-          `${name} does not carry the magic ${describeMagic(p)} at offset ${p.magic.offset}`,
-        );
-      }
-      const headerLength = typeof p.headerLength === 'number' ? p.headerLength : field(p.headerLength, 'header length');
-      if (!Number.isInteger(headerLength) || headerLength < magicEnd || headerLength > size) {
-        throw new ConversionError('malformed_input', `${name} declares a header length of ${headerLength} bytes, impossible for a file of ${size} bytes`);
-      }
-      const width = typeof p.width === 'number' ? p.width : field(p.width, 'width');
-      const height = typeof p.height === 'number' ? p.height : field(p.height, 'height');
-      assertPlaneSize(width, height, input.limits);
-
-      const expected = headerLength + pixelBytes(p, width, height);
-      if (size !== expected) {
-        throw new ConversionError(
-          'malformed_input',
-          `${name} should be ${expected} bytes (${headerLength}-byte header + ${p.planes.length} plane(s) of ${width} x ${height} ${p.sample}) but is ${size} bytes${size < expected ? ' (truncated)' : ''}`,
-        );
-      }
-
-      const rawAir = typeof p.air === 'number' ? p.air : field(p.air, 'air value');
-      const air = toPlaneValue(p, rawAir);
-      if (air.clamped) {
-        throw new ConversionError('malformed_input', `${name} declares an air value of ${rawAir}, outside the ${p.sample} range`);
-      }
-      let acquiredAt: string | null = null;
-      if (p.timestamp) {
-        const seconds = field(p.timestamp, 'timestamp');
-        if (Number.isFinite(seconds) && seconds > 0) {
-          const date = new Date(seconds * 1000);
-          if (Number.isNaN(date.getTime())) {
-            throw new ConversionError('malformed_input', `${name} declares an impossible acquisition time ${seconds}`);
-          }
-          acquiredAt = date.toISOString();
-        }
-      }
-      let viewId = `view-${index + 1}`;
-      if (p.view && 'fixed' in p.view) viewId = p.view.fixed;
-      else if (p.view) {
-        const code = field(p.view.field, 'view');
-        const mapped = p.view.values[String(code)];
-        if (!mapped) throw new ConversionError('malformed_input', `${name} declares an unknown view code ${code}`);
-        viewId = mapped;
-      }
-      let serial: string | undefined;
-      if (p.serial && p.serial.offset + p.serial.length <= window.length) {
-        serial = window
-          .subarray(p.serial.offset, p.serial.offset + p.serial.length)
-          .toString('latin1')
-          .replace(/[\0 ]+$/, '')
-          .trim();
-        if (!serial) serial = undefined;
-      }
+      const { headerLength, width, height, expected, airValue, acquiredAt, viewId, serial } = this.readHeader(
+        window,
+        size,
+        file.name,
+        input.limits,
+      );
 
       const pixels = Buffer.allocUnsafe(expected - headerLength);
       const { bytesRead } = await handle.read(pixels, 0, pixels.length, headerLength);
@@ -154,11 +211,11 @@ export class RawProfileAdapter implements ScannerAdapter {
         warnings.push(`${file.name}: ${clamped} samples outside the ${p.sample} range were clamped`);
       }
       const view: ConvertedView = {
-        id: viewId,
+        id: viewId ?? positionalViewId(index),
         width,
         height,
         pixelSpacingMm: p.pixelSpacingMm ? { ...p.pixelSpacingMm } : null,
-        airValue: air.value,
+        airValue,
         planes: p.planes.map((energy, i) => {
           const nominalEnergy = p.nominalEnergy?.[energy];
           return nominalEnergy ? { energy, data: planes[i], nominalEnergy } : { energy, data: planes[i] };
@@ -175,37 +232,67 @@ export class RawProfileAdapter implements ScannerAdapter {
   private decodePlanes(pixels: Buffer, width: number, height: number): { planes: Uint16Array[]; clamped: number } {
     const p = this.profile;
     const n = width * height;
-    const map = storageToImageIndex(p, width, height);
-    const view = new DataView(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+    const { storage, flipHorizontal, flipVertical } = p.orientation;
+    // Row storage without flips keeps file order; otherwise each stored sample is moved to its image index.
+    const map = storage === 'rows' && !flipHorizontal && !flipVertical ? null : storageToImageIndex(p, width, height);
     let clamped = 0;
-    const integer = p.sample !== 'float32';
-    // Integer samples go through a lookup table of every possible stored value.
-    const lut = integer ? new Uint16Array(65536) : undefined;
-    const lutClamped = integer ? new Uint8Array(65536) : undefined;
-    if (lut && lutClamped) {
-      const top = p.sample === 'uint8' ? 255 : 65535;
-      for (let v = 0; v <= top; v++) {
-        const r = toPlaneValue(p, v);
-        lut[v] = r.value;
-        lutClamped[v] = r.clamped ? 1 : 0;
-      }
-    }
-    const planes = p.planes.map((_, plane) => {
-      const out = new Uint16Array(n);
-      for (let s = 0; s < n; s++) {
-        const stored = readSample(p, view, sampleOffset(p, n, plane, s));
-        if (lut && lutClamped) {
-          out[map[s]] = lut[stored];
-          clamped += lutClamped[stored];
-        } else {
-          const r = toPlaneValue(p, stored);
-          out[map[s]] = r.value;
+    if (p.sample === 'float32') {
+      const view = new DataView(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+      const planes = p.planes.map((_, plane) => {
+        const out = new Uint16Array(n);
+        for (let s = 0; s < n; s++) {
+          const r = toPlaneValue(p, readSample(p, view, sampleOffset(p, n, plane, s)));
+          out[map ? map[s] : s] = r.value;
           if (r.clamped) clamped++;
         }
+        return out;
+      });
+      return { planes, clamped };
+    }
+    // Integer samples: read all of them at once in host order, then map each through a lookup table of every
+    // possible stored value (range check, attenuation inversion and widening in one step).
+    const samples = this.integerSamples(pixels);
+    const lut = new Uint16Array(65536);
+    const lutClamped = new Uint8Array(65536);
+    const top = p.sample === 'uint8' ? 255 : 65535;
+    for (let v = 0; v <= top; v++) {
+      const r = toPlaneValue(p, v);
+      lut[v] = r.value;
+      lutClamped[v] = r.clamped ? 1 : 0;
+    }
+    const planar = p.interleave === 'planar';
+    const stride = planar ? 1 : p.planes.length;
+    const planes = p.planes.map((_, plane) => {
+      const out = new Uint16Array(n);
+      let i = planar ? plane * n : plane;
+      for (let s = 0; s < n; s++, i += stride) {
+        const stored = samples[i];
+        out[map ? map[s] : s] = lut[stored];
+        clamped += lutClamped[stored];
       }
       return out;
     });
     return { planes, clamped };
+  }
+
+  /** Every stored integer sample as a number array in host byte order (one copy, native byte swap). */
+  private integerSamples(pixels: Buffer): Uint8Array | Uint16Array {
+    if (bytesPerSample(this.profile) === 1) return pixels;
+    const samples = new Uint16Array(pixels.byteLength / 2);
+    const bytes = Buffer.from(samples.buffer);
+    pixels.copy(bytes);
+    if ((this.profile.endianness === 'little') !== (os.endianness() === 'LE')) bytes.swap16();
+    return samples;
+  }
+}
+
+function positionalViewId(index: number): string {
+  return `view-${index + 1}`;
+}
+
+function assertNewView(seen: string[], viewId: string, fileName: string): void {
+  if (seen.includes(viewId)) {
+    throw new ConversionError('incomplete_scan', `two files carry view ${viewId}: ${fileName} is a duplicate`);
   }
 }
 

@@ -6,23 +6,25 @@ import {
   ConversionError,
   type Conversion,
   type ConversionInput,
+  type ConversionLimits,
   type ConvertedPlane,
   type ConvertedView,
   type InputFile,
   type ScannerAdapter,
   type SniffResult,
+  type UploadedFileHead,
 } from '../adapter.js';
-import { parseTiffSidecar, sidecarSpelling, TiffSidecarError, type TiffSidecar } from './tiff-sidecar.schema.js';
+import {
+  isTiff,
+  matchSidecar,
+  MAX_SIDECAR_BYTES,
+  sidecarText,
+  tiffFirstPageSize,
+  type SidecarCandidate,
+} from './tiff-sidecar.files.js';
+import { sidecarSpelling, type TiffSidecar } from './tiff-sidecar.schema.js';
 
-/** Largest sidecar read; real ones are a few KB. */
-const MAX_SIDECAR_BYTES = 1024 * 1024;
-
-export function isTiff(head: Uint8Array): boolean {
-  if (head.length < 4) return false;
-  const ii = head[0] === 0x49 && head[1] === 0x49 && head[3] === 0x00 && (head[2] === 42 || head[2] === 43);
-  const mm = head[0] === 0x4d && head[1] === 0x4d && head[2] === 0x00 && (head[3] === 42 || head[3] === 43);
-  return ii || mm;
-}
+export { isTiff } from './tiff-sidecar.files.js';
 
 /**
  * 16-bit greyscale TIFF planes with a sidecar (JSON or XML) that says, per file, the view, the energy, the air
@@ -39,49 +41,38 @@ export class TiffSidecarAdapter implements ScannerAdapter {
     return sidecarSpelling(text) ? 'companion' : null;
   }
 
+  /**
+   * The upload's shape and its sidecar as convert checks them (one sidecar, parsed when the head holds all of it,
+   * naming exactly the TIFFs sent), then each TIFF's first directory: beyond the file's end, or a page over the
+   * limits.
+   */
+  check(files: UploadedFileHead[], limits: ConversionLimits): void {
+    try {
+      const tiffs = files.filter((file) => isTiff(file.head));
+      const others: SidecarCandidate[] = files
+        .filter((file) => !isTiff(file.head))
+        .map((file) => ({ name: file.name, size: file.size, text: file.size > MAX_SIDECAR_BYTES ? undefined : sidecarText(file) }));
+      matchSidecar(tiffs.map((file) => file.name), others);
+      for (const file of tiffs) {
+        const page = tiffFirstPageSize(file);
+        if (page) assertPlaneSize(page.width, page.height, limits);
+      }
+    } catch (error) {
+      if (error instanceof ConversionError) throw error;
+      // Anything else means the heads could not be judged: convert will.
+    }
+  }
+
   async convert(input: ConversionInput): Promise<Conversion> {
     const tiffs = new Map<string, InputFile>();
-    const sidecars: { file: InputFile; text: string }[] = [];
+    const others: SidecarCandidate[] = [];
     for (const file of input.files) {
       const head = await readHead(file.path, 8);
       if (isTiff(head)) tiffs.set(file.name, file);
-      else {
-        if (file.size > MAX_SIDECAR_BYTES) {
-          throw new ConversionError('malformed_input', `${file.name} is neither a TIFF nor a sidecar of reasonable size`);
-        }
-        sidecars.push({ file, text: await readText(file.path) });
-      }
+      else others.push({ name: file.name, size: file.size, text: file.size > MAX_SIDECAR_BYTES ? undefined : await readText(file.path) });
     }
-    if (sidecars.length === 0) {
-      const names = [...tiffs.keys()].join(', ');
-      throw new ConversionError(
-        'incomplete_scan',
-        `the TIFF file(s) ${names} came without the sidecar (JSON or XML) that gives their view, energy and air value`,
-      );
-    }
-    if (sidecars.length > 1) {
-      throw new ConversionError('incomplete_scan', `one sidecar per scan is expected, got ${sidecars.map((s) => s.file.name).join(', ')}`);
-    }
-    const { file: sidecarFile, text } = sidecars[0];
-    let sidecar: TiffSidecar;
-    try {
-      sidecar = parseTiffSidecar(text);
-    } catch (error) {
-      if (error instanceof TiffSidecarError) {
-        throw new ConversionError('malformed_input', `the sidecar ${sidecarFile.name} is invalid: ${error.message}`);
-      }
-      throw error;
-    }
-    const missing = sidecar.files.filter((f) => !tiffs.has(f.name)).map((f) => f.name);
-    if (missing.length > 0) {
-      throw new ConversionError('incomplete_scan', `the sidecar ${sidecarFile.name} describes ${missing.join(', ')}, which ${missing.length > 1 ? 'were' : 'was'} not sent`);
-    }
-    const described = new Set(sidecar.files.map((f) => f.name));
-    const extra = [...tiffs.keys()].filter((name) => !described.has(name));
-    if (extra.length > 0) {
-      throw new ConversionError('incomplete_scan', `the sidecar ${sidecarFile.name} does not describe ${extra.join(', ')}`);
-    }
-    if (tiffs.size === 0) throw new ConversionError('incomplete_scan', `the sidecar ${sidecarFile.name} came without any TIFF file`);
+    // Its text is at hand here (an oversized one is refused first), so a sidecar comes back.
+    const sidecar = matchSidecar([...tiffs.keys()], others) as TiffSidecar;
 
     // Headers first: every size is checked before any pixel is decoded.
     const infos = new Map<string, RasterInfo>();
