@@ -20,6 +20,15 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; message: str
   FST_INVALID_MULTIPART_CONTENT_TYPE: { status: 415, code: 'not_multipart', message: 'send the scan as multipart/form-data' },
 };
 
+/** Codes for errors raised by the framework itself (no route, a body it cannot parse). */
+const GENERIC_CODES: Record<number, string> = {
+  400: 'bad_request',
+  404: 'route_not_found',
+  405: 'method_not_allowed',
+  413: 'body_too_large',
+  415: 'unsupported_media_type',
+};
+
 /** Renders every error as `{ error: { code, message } }` with the right status; unknown errors are 500 and logged. */
 @Catch()
 export class ApiErrorFilter implements ExceptionFilter {
@@ -42,7 +51,7 @@ export class ApiErrorFilter implements ExceptionFilter {
         }
       }
       const status = exception.getStatus();
-      const code = status === 404 ? 'route_not_found' : `http_${status}`;
+      const code = GENERIC_CODES[status] ?? `http_${status}`;
       return { status, body: { error: { code, message: exception.message } } };
     }
     const fastify = exception as FastifyLikeError;
