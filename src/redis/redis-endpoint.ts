@@ -20,10 +20,16 @@ export class RedisEndpoint {
     private readonly child?: ChildProcess,
   ) {}
 
-  static async resolve(settings: { url?: string }, dataDir: string): Promise<RedisEndpoint> {
+  static async resolve(
+    settings: { url?: string },
+    dataDir: string,
+    local: { url?: string; command?: string } = {},
+  ): Promise<RedisEndpoint> {
+    const localUrl = local.url ?? DEFAULT_URL;
+    const command = local.command ?? 'redis-server';
     if (settings.url) return new RedisEndpoint(settings.url);
-    if (await answers(DEFAULT_URL)) return new RedisEndpoint(DEFAULT_URL);
-    if (spawnSync('redis-server', ['--version']).error) {
+    if (await answers(localUrl)) return new RedisEndpoint(localUrl);
+    if (spawnSync(command, ['--version']).error) {
       throw new ConfigError(
         'no Redis answers on 127.0.0.1:6379 and redis-server is not installed: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL',
       );
@@ -32,7 +38,7 @@ export class RedisEndpoint {
     mkdirSync(dir, { recursive: true });
     const port = await freePort();
     const child = spawn(
-      'redis-server',
+      command,
       ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'],
       { stdio: 'ignore' },
     );

@@ -1,0 +1,247 @@
+import { Logger } from '@nestjs/common';
+import { strictMock, strictMockOf, strictValue } from '../../test/strict-mock.js';
+import { type Conversion, ConversionError, type ScannerAdapter } from '../../libs/scanner-adapters/src/adapter.js';
+import { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import { Clock } from '../common/clock.js';
+import type { AppConfig } from '../config/config.js';
+import type { JobContext } from '../queue/job-handler.decorator.js';
+import { JobName } from '../queue/jobs.js';
+import { QueueRepository } from '../queue/queue.repository.js';
+import { ScanRepository, type ScanFileRow, type ScanRow } from '../scans/scan.repository.js';
+import type { ObjectStorage } from '../storage/object-storage.js';
+import { PipelineService } from './pipeline.service.js';
+import { scanRow as buildScanRow } from '../../test/builders.js';
+
+const scanRow = (overrides: Partial<ScanRow> = {}): ScanRow => buildScanRow({ id: SCAN_ID, stationId: STATION_ID, ...overrides });
+
+const NOW = new Date('2025-03-01T10:00:00Z');
+const SCAN_ID = '0b7f5f0e-4c3a-4a53-9f51-3c3f2d9c1a01';
+const STATION_ID = '5d1e8c2a-7b6f-4e0d-8a9b-1c2d3e4f5a6b';
+const WIDTH = 40;
+const HEIGHT = 20;
+
+
+const file: ScanFileRow = {
+  scanId: SCAN_ID,
+  position: 0,
+  name: 'lane 3/scan.stub',
+  size: 12,
+  sha256: 'a'.repeat(64),
+  objectKey: `scans/${SCAN_ID}/original/0`,
+};
+
+/** A dual-energy view whose planes are a gradient (air on the right); `lowLength` breaks the low plane. */
+function conversion(lowLength = WIDTH * HEIGHT): Conversion {
+  const plane = (length: number, scale: number) => Uint16Array.from({ length }, (_, i) => Math.round(((i % WIDTH) / WIDTH) * scale));
+  return {
+    scanner: { vendor: 'Stub' },
+    acquiredAt: null,
+    warnings: [],
+    views: [
+      {
+        id: 'top',
+        width: WIDTH,
+        height: HEIGHT,
+        pixelSpacingMm: null,
+        airValue: 60000,
+        planes: [
+          { energy: 'high', data: plane(WIDTH * HEIGHT, 60000) },
+          { energy: 'low', data: plane(lowLength, 50000) },
+        ],
+      },
+    ],
+  };
+}
+
+/** A real adapter object; only `convert` is used by the pipeline, its answer set per test. */
+function stubAdapter(convert: ScannerAdapter['convert']): ScannerAdapter {
+  return { id: 'stub', version: '1.0.0', description: 'stub', sniff: () => 'primary', convert };
+}
+
+const STORAGE_METHODS = ['putStream', 'put', 'get', 'getStream', 'getRange', 'download', 'stat', 'deletePrefix', 'ping'] as const;
+
+describe(PipelineService.name, () => {
+  let storage: jest.Mocked<ObjectStorage>;
+  let scans: jest.Mocked<ScanRepository>;
+  let queues: jest.Mocked<QueueRepository>;
+  let audit: jest.Mocked<AuditRepository>;
+  let context: jest.Mocked<JobContext>;
+  let convert: jest.Mock<ReturnType<ScannerAdapter['convert']>, Parameters<ScannerAdapter['convert']>>;
+  let service: PipelineService;
+
+  beforeEach(() => {
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    storage = strictMockOf<ObjectStorage>('ObjectStorage', STORAGE_METHODS, {}, { kind: 'filesystem' });
+    scans = strictMock(ScanRepository);
+    queues = strictMock(QueueRepository);
+    audit = strictMock(AuditRepository);
+    context = strictMockOf<JobContext>('JobContext', ['progress'], { progress: () => Promise.resolve() }, { attempt: 1 });
+    convert = jest.fn<ReturnType<ScannerAdapter['convert']>, Parameters<ScannerAdapter['convert']>>(() => {
+      throw new Error('unexpected call stub.convert');
+    });
+    const config = strictValue<AppConfig>('AppConfig', { limits: { maxUploadBytes: 1e9, maxPixelsPerPlane: 1e6 } });
+    const clock = strictMock(Clock, { now: () => NOW });
+    service = new PipelineService(config, storage, new AdapterRegistry([stubAdapter(convert)]), scans, queues, audit, clock);
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  /** Sets up the calls every conversion makes before the adapter runs. */
+  function readyToConvert(scan = scanRow()): void {
+    scans.findById.mockResolvedValue(scan);
+    scans.transition.mockResolvedValue(true);
+    scans.files.mockResolvedValue([file]);
+    storage.download.mockResolvedValue();
+  }
+
+  function expectFailed(code: string, message: unknown): void {
+    expect(scans.transition).toHaveBeenLastCalledWith(SCAN_ID, ['received', 'converting'], {
+      status: 'failed',
+      failureCode: code,
+      failureMessage: message,
+      failedAt: NOW,
+    });
+    expect(audit.record).toHaveBeenCalledTimes(1);
+    expect(audit.record).toHaveBeenCalledWith({
+      actorType: 'system',
+      actorId: 'pipeline',
+      action: 'scan.failed',
+      scanId: SCAN_ID,
+      detail: { code, message },
+    });
+  }
+
+  describe('convert', () => {
+    it.each(['queued', 'failed'] as const)('skips a scan already %s', async (status) => {
+      scans.findById.mockResolvedValue(scanRow({ status }));
+      await service.convert({ scanId: SCAN_ID }, context);
+      expect(scans.findById).toHaveBeenCalledWith(SCAN_ID);
+    });
+
+    it('skips a scan that does not exist', async () => {
+      scans.findById.mockResolvedValue(undefined);
+      await service.convert({ scanId: SCAN_ID }, context);
+    });
+
+    it('sends a scan whose package is recorded to RenderScan instead of converting again', async () => {
+      scans.findById.mockResolvedValue(scanRow({ status: 'converting', manifest: { views: [] } }));
+      queues.add.mockResolvedValue();
+      await service.convert({ scanId: SCAN_ID }, context);
+      expect(queues.add).toHaveBeenCalledWith(JobName.RenderScan, { scanId: SCAN_ID });
+      expect(convert).not.toHaveBeenCalled();
+    });
+
+    it('fails with adapter_unavailable when the adapter is not installed', async () => {
+      scans.findById.mockResolvedValue(scanRow({ adapterId: 'gone' }));
+      scans.transition.mockResolvedValue(true);
+      audit.record.mockResolvedValue();
+      await service.convert({ scanId: SCAN_ID }, context);
+      expectFailed('adapter_unavailable', 'the scanner adapter gone is not installed on this service');
+    });
+
+    it('fails the scan without retry and stores nothing on a ConversionError from the adapter', async () => {
+      readyToConvert();
+      audit.record.mockResolvedValue();
+      convert.mockRejectedValue(new ConversionError('malformed_input', 'the file ends after 12 bytes'));
+      await expect(service.convert({ scanId: SCAN_ID }, context)).resolves.toBeUndefined();
+      expectFailed('malformed_input', 'the file ends after 12 bytes');
+      expect(storage.put).not.toHaveBeenCalled();
+    });
+
+    it('fails the scan and stores nothing on a ConversionError from packaging (planes of different sizes)', async () => {
+      readyToConvert();
+      audit.record.mockResolvedValue();
+      convert.mockResolvedValue(conversion(WIDTH * HEIGHT - 1));
+      await expect(service.convert({ scanId: SCAN_ID }, context)).resolves.toBeUndefined();
+      expectFailed('incomplete_scan', expect.stringContaining('the planes of one view must have the same size'));
+      expect(storage.put).not.toHaveBeenCalled();
+    });
+
+    it('rethrows any other error so that the queue retries, leaving the scan converting', async () => {
+      readyToConvert();
+      const fault = new Error('EIO: read error');
+      convert.mockRejectedValue(fault);
+      await expect(service.convert({ scanId: SCAN_ID }, context)).rejects.toBe(fault);
+      expect(scans.transition).toHaveBeenCalledTimes(1);
+      expect(scans.transition).toHaveBeenCalledWith(SCAN_ID, ['received', 'converting'], { status: 'converting', convertingAt: NOW });
+      expect(audit.record).not.toHaveBeenCalled();
+    });
+
+    it('downloads the originals, stores package and renditions, and ends queued with one audit event', async () => {
+      readyToConvert();
+      audit.record.mockResolvedValue();
+      storage.put.mockResolvedValue();
+      convert.mockResolvedValue(conversion());
+
+      await service.convert({ scanId: SCAN_ID }, context);
+
+      expect(storage.download).toHaveBeenCalledWith(file.objectKey, expect.stringMatching(/0-lane_3_scan\.stub$/));
+      expect(convert).toHaveBeenCalledWith({
+        files: [{ name: file.name, path: expect.stringMatching(/0-lane_3_scan\.stub$/), size: file.size }],
+        limits: { maxPixelsPerPlane: 1e6 },
+      });
+      const keys = storage.put.mock.calls.map(([key]) => key.replace(`scans/${SCAN_ID}/`, ''));
+      const renditions = ['display.jpg', 'thumbnail.jpg', 'tiles.dzi', 'tiles.bin', 'tiles.json'];
+      expect(keys.sort()).toEqual(
+        [
+          'package/views/top/high.png',
+          'package/views/top/low.png',
+          'package/manifest.json',
+          ...renditions.map((name) => `renditions/top/grey-${name}`),
+          ...renditions.map((name) => `renditions/top/material-${name}`),
+        ].sort(),
+      );
+      const transitions = scans.transition.mock.calls.map(([, from, to]) => [from, to.status]);
+      expect(transitions).toEqual([
+        [['received', 'converting'], 'converting'],
+        [['converting'], 'converting'],
+        [['converting'], 'queued'],
+      ]);
+      const manifest = scans.transition.mock.calls[1][2].manifest as { scanId: string; views: { id: string; width: number }[] };
+      expect(manifest.scanId).toBe(SCAN_ID);
+      expect(manifest.views.map((view) => [view.id, view.width])).toEqual([['top', WIDTH]]);
+      expect(scans.transition).toHaveBeenLastCalledWith(SCAN_ID, ['converting'], { status: 'queued', queuedAt: NOW });
+      expect(audit.record).toHaveBeenCalledTimes(1);
+      expect(audit.record).toHaveBeenCalledWith({ actorType: 'system', actorId: 'pipeline', action: 'scan.queued', scanId: SCAN_ID });
+      expect(context.progress).toHaveBeenLastCalledWith(100);
+    });
+  });
+
+  describe('reconcile', () => {
+    it('adds ConvertScan for received scans without a package and RenderScan for converting scans with one', async () => {
+      scans.idsWithStatus.mockResolvedValue([
+        { id: 'a', status: 'received', manifest: null },
+        { id: 'b', status: 'converting', manifest: { views: [] } },
+        { id: 'c', status: 'converting', manifest: null },
+      ]);
+      queues.add.mockResolvedValue();
+      await expect(service.reconcile()).resolves.toBe(3);
+      expect(scans.idsWithStatus).toHaveBeenCalledWith(['received', 'converting']);
+      expect(queues.add.mock.calls).toEqual([
+        [JobName.ConvertScan, { scanId: 'a' }],
+        [JobName.RenderScan, { scanId: 'b' }],
+        [JobName.ConvertScan, { scanId: 'c' }],
+      ]);
+    });
+  });
+
+  describe('exhausted', () => {
+    it('fails the scan as internal_error with a sentence that reveals no internals', async () => {
+      scans.findById.mockResolvedValue(scanRow({ status: 'converting' }));
+      scans.transition.mockResolvedValue(true);
+      audit.record.mockResolvedValue();
+      await service.exhausted({ scanId: SCAN_ID }, new Error('connect ECONNREFUSED 10.0.0.7:9000'));
+      const message = scans.transition.mock.calls[0][2].failureMessage!;
+      expectFailed('internal_error', message);
+      expect(message).toMatch(/^the scan could not be processed/);
+      expect(message).not.toMatch(/ECONNREFUSED|10\.0\.0\.7|Error|at /);
+    });
+
+    it('does nothing for a scan that no longer exists', async () => {
+      scans.findById.mockResolvedValue(undefined);
+      await service.exhausted({ scanId: SCAN_ID }, new Error('gone'));
+    });
+  });
+});

@@ -1,0 +1,32 @@
+import { ApiError } from '../src/common/api-error.js';
+import type { ScanRow } from '../src/scans/scan.repository.js';
+
+/** A scan row as the repository returns it; tests override what they care about. */
+export function scanRow(overrides: Partial<ScanRow> & Pick<ScanRow, 'id' | 'stationId'>): ScanRow {
+  return {
+    status: 'received',
+    idempotencyKey: null,
+    contentSha256: 'c'.repeat(64),
+    metadata: {},
+    adapterId: 'stub',
+    manifest: null,
+    failureCode: null,
+    failureMessage: null,
+    receivedAt: new Date('2025-03-01T10:00:00Z'),
+    convertingAt: null,
+    queuedAt: null,
+    failedAt: null,
+    ...overrides,
+  };
+}
+
+/** The status, code and sentence of the ApiError a promise rejects with (fails when it resolves). */
+export async function refusal(promise: Promise<unknown>): Promise<{ status: number; code: string; message: string }> {
+  const error = await promise.then(
+    () => new Error('expected a refusal, the call succeeded'),
+    (reason: unknown) => reason,
+  );
+  if (!(error instanceof ApiError)) throw error;
+  const body = error.getResponse() as { error: { message: string } };
+  return { status: error.getStatus(), code: error.code, message: body.error.message };
+}
