@@ -20,6 +20,20 @@ import { PipelineService } from './pipeline/pipeline.service.js';
 import { JobRunner } from './queue/job-runner.js';
 import { QueueRepository } from './queue/queue.repository.js';
 import { RedisModule } from './redis/redis.module.js';
+import { DeliveryController } from './delivery/delivery.controller.js';
+import { DeliveryService } from './delivery/delivery.service.js';
+import { WebhookTransport } from './delivery/webhook.transport.js';
+import { ResultEventsRepository } from './results/result-events.repository.js';
+import { ResultRepository } from './results/result.repository.js';
+import { ResultsController } from './results/results.controller.js';
+import { ResultsService } from './results/results.service.js';
+import { CaseRecordService } from './review/case-record.service.js';
+import { PoolsController } from './review/pools.controller.js';
+import { ReviewQueueRepository } from './review/review-queue.repository.js';
+import { ReviewRepository } from './review/review.repository.js';
+import { VerdictService } from './review/verdict.service.js';
+import { WorklistController } from './review/worklist.controller.js';
+import { WorklistService } from './review/worklist.service.js';
 import { ScanRepository } from './scans/scan.repository.js';
 import { ScansController } from './scans/scans.controller.js';
 import { ScansService } from './scans/scans.service.js';
@@ -35,7 +49,18 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: [DiscoveryModule, DatabaseModule, RedisModule, StorageModule],
-      controllers: [AuthController, StationsController, IngestController, ScansController, HealthController, OpenApiController],
+      controllers: [
+        AuthController,
+        StationsController,
+        IngestController,
+        ScansController,
+        WorklistController,
+        PoolsController,
+        ResultsController,
+        DeliveryController,
+        HealthController,
+        OpenApiController,
+      ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },
@@ -43,18 +68,28 @@ export class AppModule {
         adapterRegistryProvider,
         AuditRepository,
         AuthService,
+        CaseRecordService,
         Clock,
+        DeliveryService,
         IngestService,
         JobRunner,
         OpenApiService,
         PipelineService,
         QueueRepository,
+        ResultEventsRepository,
+        ResultRepository,
+        ResultsService,
+        ReviewQueueRepository,
+        ReviewRepository,
         ScanRepository,
         ScansService,
         Secrets,
         StationRepository,
         StationsService,
         UserRepository,
+        VerdictService,
+        WebhookTransport,
+        WorklistService,
       ],
       exports: [APP_CONFIG],
     };

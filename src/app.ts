@@ -7,7 +7,9 @@ import sharp from 'sharp';
 import { AppModule } from './app.module.js';
 import { AuthService } from './auth/auth.service.js';
 import type { AppConfig } from './config/config.js';
+import { DeliveryService } from './delivery/delivery.service.js';
 import { PipelineService } from './pipeline/pipeline.service.js';
+import { VerdictService } from './review/verdict.service.js';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -26,7 +28,10 @@ export async function startApp(config: AppConfig, options: { logger?: false } = 
   app.enableShutdownHooks();
   await app.init();
   await app.get(AuthService).ensureFirstAdmin();
-  if (config.roles.has('convert') || config.roles.has('api')) await app.get(PipelineService).reconcile();
+  // The database is the system of record: put back the jobs and results a crash or a lost Redis dropped.
+  await app.get(PipelineService).reconcile();
+  await app.get(VerdictService).reconcileResults();
+  await app.get(DeliveryService).reconcile();
   await app.listen({ port: config.port, host: config.host });
   new Logger('niix').log(`listening on ${await app.getUrl()} with roles ${[...config.roles].join(', ')}`);
   return app;

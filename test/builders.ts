@@ -16,6 +16,12 @@ export function scanRow(overrides: Partial<ScanRow> & Pick<ScanRow, 'id' | 'stat
     convertingAt: null,
     queuedAt: null,
     failedAt: null,
+    riskScore: 0,
+    pool: 'central',
+    slaDeadline: null,
+    claimedAt: null,
+    decidedAt: null,
+    deliveredAt: null,
     ...overrides,
   };
 }

@@ -20,6 +20,9 @@ const stationRow: StationRow = {
   callbackUrl: null,
   apiKeyHash: 'sha(niixs_key)',
   webhookSecret: 'niixw_secret',
+  pool: 'central',
+  slaSeconds: 600,
+  riskLevel: 0,
   createdAt: NOW,
 };
 

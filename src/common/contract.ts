@@ -13,6 +13,8 @@ export interface RouteDoc {
   /** Request body for multipart uploads, described by hand. */
   multipart?: Record<string, { type: 'string' | 'file'; description: string; required?: boolean }>;
   headers?: Record<string, string>;
+  /** Optional query parameters: name → description. */
+  query?: Record<string, string>;
 }
 
 export const ROUTE_DOC = 'niix:route-doc';

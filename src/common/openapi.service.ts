@@ -76,6 +76,9 @@ export class OpenApiService {
     for (const [name, description] of Object.entries(doc.headers ?? {})) {
       parameters.push({ name, in: 'header', required: false, description, schema: { type: 'string' } });
     }
+    for (const [name, description] of Object.entries(doc.query ?? {})) {
+      parameters.push({ name, in: 'query', required: false, description, schema: { type: 'string' } });
+    }
     const operation: JsonObject = { summary: doc.summary, tags: doc.tags ?? [path.split('/')[3] ?? 'service'] };
     if (parameters.length) operation.parameters = parameters;
     if (doc.auth === 'user') operation.security = [{ user: [] }];

@@ -37,6 +37,12 @@ const environmentSchema = z
     NIIX_CONVERT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
     NIIX_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
     NIIX_SESSION_HOURS: z.coerce.number().positive().default(12),
+    /** How long an analyst's claim holds without a heartbeat. */
+    NIIX_CLAIM_LOCK_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
+    /** First wait before a webhook is retried; each next wait doubles, at most 1 hour. */
+    NIIX_DELIVERY_BACKOFF_MS: z.coerce.number().int().min(1).max(3_600_000).default(1000),
+    /** Webhook attempts in all; by default as many as keep retrying for at least 24 hours (tests set a few). */
+    NIIX_DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(1000).optional(),
     DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
     REDIS_URL: url(['redis:', 'rediss:']).optional(),
     NIIX_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('niix'),
@@ -68,6 +74,10 @@ export interface AppConfig {
   convertConcurrency: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
   sessionHours: number;
+  /** How long a claim holds without a heartbeat, in ms. */
+  claimLockMs: number;
+  /** Webhook retries: first wait in ms and, when set, the number of attempts (otherwise enough for 24 hours). */
+  delivery: { backoffMs: number; attempts?: number };
   database: { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string };
   redis: { url?: string; prefix: string };
   storage:
@@ -106,6 +116,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     convertConcurrency: e.NIIX_CONVERT_CONCURRENCY,
     logLevel: e.NIIX_LOG_LEVEL,
     sessionHours: e.NIIX_SESSION_HOURS,
+    claimLockMs: e.NIIX_CLAIM_LOCK_SECONDS * 1000,
+    delivery: { backoffMs: e.NIIX_DELIVERY_BACKOFF_MS, attempts: e.NIIX_DELIVERY_ATTEMPTS },
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL }
       : { kind: 'pglite', dir: path.join(dataDir, 'db') },

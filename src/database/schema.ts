@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  boolean,
   bigserial,
   index,
   integer,
@@ -48,10 +49,39 @@ export const stations = pgTable('stations', {
   apiKeyHash: text('api_key_hash').notNull().unique(),
   /** Secret for signing webhooks to the station; needed in clear to sign. */
   webhookSecret: text('webhook_secret').notNull(),
+  /** The analyst pool this station's scans go to. */
+  pool: text('pool').notNull().default('central'),
+  /** Time from `queued` to a final verdict this station needs (e.g. 120 for a drive-through lane). */
+  slaSeconds: integer('sla_seconds').notNull().default(600),
+  /** Risk level of the station (0..100); a scan's risk is the higher of this and its declaration's score. */
+  riskLevel: integer('risk_level').notNull().default(0),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-export const SCAN_STATUSES = ['received', 'converting', 'queued', 'failed'] as const;
+/** Analyst pools (an analysis centre or a skill); stations feed one pool each. */
+export const pools = pgTable('pools', {
+  name: text('name').primaryKey(),
+  /** Cases with a risk at or above this get a second analyst before the verdict is final; null: never. */
+  fourEyesRisk: integer('four_eyes_risk'),
+  /** A first verdict `inspect` gets a second analyst. */
+  fourEyesOnInspect: boolean('four_eyes_on_inspect').notNull().default(false),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const poolMembers = pgTable(
+  'pool_members',
+  {
+    pool: text('pool')
+      .notNull()
+      .references(() => pools.name, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+  },
+  (table) => [primaryKey({ columns: [table.pool, table.userId] })],
+);
+
+export const SCAN_STATUSES = ['received', 'converting', 'queued', 'decided', 'failed'] as const;
 export type ScanStatus = (typeof SCAN_STATUSES)[number];
 
 /** One scan of one conveyance at one station: the system of record for its state. */
@@ -72,9 +102,21 @@ export const scans = pgTable(
     manifest: jsonb('manifest'),
     failureCode: text('failure_code'),
     failureMessage: text('failure_message'),
+    /** 0..100: the higher of the station's risk level and the declaration's risk score. */
+    riskScore: integer('risk_score').notNull().default(0),
+    /** The analyst pool the scan waits in once queued. */
+    pool: text('pool').notNull().default('central'),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
     convertingAt: timestamp('converting_at', { withTimezone: true }),
     queuedAt: timestamp('queued_at', { withTimezone: true }),
+    /** queuedAt + the station's SLA: the verdict is due by then. */
+    slaDeadline: timestamp('sla_deadline', { withTimezone: true }),
+    /** First claim by an analyst. */
+    claimedAt: timestamp('claimed_at', { withTimezone: true }),
+    /** Final verdict. */
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    /** The station received the result (webhook 2xx, or its acknowledgement of a pulled result). */
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     failedAt: timestamp('failed_at', { withTimezone: true }),
   },
   (table) => [
@@ -82,8 +124,100 @@ export const scans = pgTable(
     uniqueIndex('scans_station_content').on(table.stationId, table.contentSha256),
     index('scans_status_idx').on(table.status),
     index('scans_station_received_idx').on(table.stationId, table.receivedAt),
+    index('scans_pool_status_idx').on(table.pool, table.status),
   ],
 );
+
+export const REVIEW_STAGES = ['first', 'second'] as const;
+export type ReviewStage = (typeof REVIEW_STAGES)[number];
+export const CLAIM_ENDINGS = ['verdict', 'released', 'lapsed', 'reassigned'] as const;
+export type ClaimEnding = (typeof CLAIM_ENDINGS)[number];
+
+/** An analyst holding a case: the claim id is also the BullMQ lock token of the review job. */
+export const claims = pgTable(
+  'claims',
+  {
+    id: uuid('id').primaryKey(),
+    scanId: uuid('scan_id')
+      .notNull()
+      .references(() => scans.id),
+    analystId: uuid('analyst_id')
+      .notNull()
+      .references(() => users.id),
+    stage: text('stage').$type<ReviewStage>().notNull(),
+    claimedAt: timestamp('claimed_at', { withTimezone: true }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    endReason: text('end_reason').$type<ClaimEnding>(),
+  },
+  (table) => [index('claims_scan_idx').on(table.scanId), index('claims_open_idx').on(table.endedAt)],
+);
+
+/** One analyst's decision on a case; with four-eyes review a scan has a first and a second verdict. */
+export const verdicts = pgTable(
+  'verdicts',
+  {
+    id: uuid('id').primaryKey(),
+    scanId: uuid('scan_id')
+      .notNull()
+      .references(() => scans.id),
+    claimId: uuid('claim_id')
+      .notNull()
+      .references(() => claims.id)
+      .unique(),
+    analystId: uuid('analyst_id')
+      .notNull()
+      .references(() => users.id),
+    stage: text('stage').$type<ReviewStage>().notNull(),
+    decision: text('decision').$type<'clear' | 'inspect' | 'inconclusive'>().notNull(),
+    regions: jsonb('regions').notNull(),
+    comment: text('comment').notNull(),
+    decidedAt: timestamp('decided_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [uniqueIndex('verdicts_scan_stage').on(table.scanId, table.stage)],
+);
+
+/**
+ * What goes back to a station: one result per scan (its final verdict, or its conversion failure). The id is
+ * the station's resumable cursor for pull and stream.
+ */
+export const results = pgTable(
+  'results',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    stationId: uuid('station_id')
+      .notNull()
+      .references(() => stations.id),
+    scanId: uuid('scan_id')
+      .notNull()
+      .references(() => scans.id)
+      .unique(),
+    kind: text('kind').$type<'verdict' | 'failure'>().notNull(),
+    body: jsonb('body').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    ackedAt: timestamp('acked_at', { withTimezone: true }),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    deliveryAttempts: integer('delivery_attempts').notNull().default(0),
+    lastDeliveryError: text('last_delivery_error'),
+    /** Webhook delivery gave up (after 24 hours of retries); still available by pull. */
+    undeliveredAt: timestamp('undelivered_at', { withTimezone: true }),
+  },
+  (table) => [index('results_station_idx').on(table.stationId, table.id)],
+);
+
+/** What the physical inspection found: the ground truth for training and accuracy figures. */
+export const outcomes = pgTable('outcomes', {
+  scanId: uuid('scan_id')
+    .primaryKey()
+    .references(() => scans.id),
+  stationId: uuid('station_id')
+    .notNull()
+    .references(() => stations.id),
+  found: boolean('found').notNull(),
+  categories: text('categories').array().notNull(),
+  note: text('note').notNull(),
+  reportedAt: timestamp('reported_at', { withTimezone: true }).notNull(),
+});
 
 /** The unchanged originals a station uploaded, kept for chain of custody. */
 export const scanFiles = pgTable(

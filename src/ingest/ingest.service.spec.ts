@@ -17,6 +17,7 @@ import { ScanRepository, type ScanRow } from '../scans/scan.repository.js';
 import { FilesystemStorage } from '../storage/filesystem.storage.js';
 import { IngestService, type UploadPart } from './ingest.service.js';
 import { scanRow as buildScanRow, refusal } from '../../test/builders.js';
+import { StationRepository, type StationRow } from '../stations/station.repository.js';
 
 const scanRow = (overrides: Partial<ScanRow> = {}): ScanRow => buildScanRow({ id: SCAN_ID, stationId: station.id, ...overrides });
 
@@ -24,6 +25,19 @@ const NOW = new Date('2025-03-01T10:00:00Z');
 const SCAN_ID = '0b7f5f0e-4c3a-4a53-9f51-3c3f2d9c1a01';
 const station: StationPrincipal = { kind: 'station', id: '5d1e8c2a-7b6f-4e0d-8a9b-1c2d3e4f5a6b', name: 'Lane 3' };
 const MAX_UPLOAD = 10_000;
+const stationSettings: StationRow = {
+  id: station.id,
+  name: station.name,
+  country: 'EE',
+  vendor: null,
+  callbackUrl: null,
+  apiKeyHash: 'h',
+  webhookSecret: 'w',
+  pool: 'central',
+  slaSeconds: 120,
+  riskLevel: 30,
+  createdAt: NOW,
+};
 
 
 /** Files starting with IMG are this adapter's images, with SIDE its sidecars; anything else is nobody's. */
@@ -59,6 +73,7 @@ describe(IngestService.name, () => {
   let scans: jest.Mocked<ScanRepository>;
   let pipeline: jest.Mocked<PipelineService>;
   let audit: jest.Mocked<AuditRepository>;
+  let stations: jest.Mocked<StationRepository>;
   let service: IngestService;
 
   beforeEach(async () => {
@@ -72,7 +87,10 @@ describe(IngestService.name, () => {
     adapter.check.mockReset();
     const config = strictValue<AppConfig>('AppConfig', { limits: { maxUploadBytes: MAX_UPLOAD, maxPixelsPerPlane: 1e6 } });
     const clock = strictMock(Clock, { now: () => NOW, newId: () => SCAN_ID });
-    service = new IngestService(config, storage, new AdapterRegistry([adapter]), scans, pipeline, audit, clock);
+    stations = strictMock(StationRepository, {
+      findById: async () => ({ ...stationSettings }),
+    });
+    service = new IngestService(config, storage, new AdapterRegistry([adapter]), scans, stations, pipeline, audit, clock);
   });
 
   afterEach(async () => {
@@ -191,6 +209,10 @@ describe(IngestService.name, () => {
         metadata: { reference: 'R-1' },
         adapterId: 'stub',
         receivedAt: NOW,
+        // the station's pool, its risk level (no declaration score sent) and its 120 s SLA from receipt
+        pool: 'central',
+        riskScore: 30,
+        slaDeadline: new Date(NOW.getTime() + 120_000),
       },
       [
         { scanId: SCAN_ID, position: 0, name: 'a.img', size: 5000, sha256: sha256(image), objectKey: `scans/${SCAN_ID}/original/0` },

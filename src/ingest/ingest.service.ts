@@ -12,7 +12,9 @@ import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { PipelineService } from '../pipeline/pipeline.service.js';
 import { ADAPTER_REGISTRY } from '../pipeline/adapters.provider.js';
+import { scanRisk } from '../review/review-priority.js';
 import { ScanRepository, type ScanRow } from '../scans/scan.repository.js';
+import { StationRepository } from '../stations/station.repository.js';
 import { OBJECT_STORAGE, type ObjectStorage } from '../storage/object-storage.js';
 import { UploadInspector } from './upload-inspector.js';
 
@@ -49,6 +51,7 @@ export class IngestService {
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     @Inject(ADAPTER_REGISTRY) private readonly adapters: AdapterRegistry,
     private readonly scans: ScanRepository,
+    private readonly stations: StationRepository,
     private readonly pipeline: PipelineService,
     private readonly audit: AuditRepository,
     private readonly clock: Clock,
@@ -108,10 +111,15 @@ export class IngestService {
         return { scan: earlier, created: false };
       }
       const now = this.clock.now();
+      const settings = await this.stations.findById(station.id);
+      if (!settings) throw ApiError.unauthorized('the station no longer exists');
       const row = {
         id: scanId,
         stationId: station.id,
         status: 'received' as const,
+        riskScore: scanRisk(settings.riskLevel, metadata.riskScore),
+        pool: settings.pool,
+        slaDeadline: new Date(now.getTime() + settings.slaSeconds * 1000),
         idempotencyKey: idempotencyKey ?? null,
         contentSha256,
         metadata,

@@ -12,6 +12,8 @@ import { ScanRepository, type ScanFileRow, type ScanRow } from '../scans/scan.re
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { PipelineService } from './pipeline.service.js';
 import { scanRow as buildScanRow } from '../../test/builders.js';
+import { ResultsService } from '../results/results.service.js';
+import { WorklistService } from '../review/worklist.service.js';
 
 const scanRow = (overrides: Partial<ScanRow> = {}): ScanRow => buildScanRow({ id: SCAN_ID, stationId: STATION_ID, ...overrides });
 
@@ -66,6 +68,8 @@ describe(PipelineService.name, () => {
   let scans: jest.Mocked<ScanRepository>;
   let queues: jest.Mocked<QueueRepository>;
   let audit: jest.Mocked<AuditRepository>;
+  let worklist: jest.Mocked<WorklistService>;
+  let results: jest.Mocked<ResultsService>;
   let context: jest.Mocked<JobContext>;
   let convert: jest.Mock<ReturnType<ScannerAdapter['convert']>, Parameters<ScannerAdapter['convert']>>;
   let service: PipelineService;
@@ -83,7 +87,10 @@ describe(PipelineService.name, () => {
     });
     const config = strictValue<AppConfig>('AppConfig', { limits: { maxUploadBytes: 1e9, maxPixelsPerPlane: 1e6 } });
     const clock = strictMock(Clock, { now: () => NOW });
-    service = new PipelineService(config, storage, new AdapterRegistry([stubAdapter(convert)]), scans, queues, audit, clock);
+    worklist = strictMock(WorklistService);
+    // a failed scan's result goes to its station; tests assert the call (expectFailed) or its absence
+    results = strictMock(ResultsService, { record: async () => ({}) as Awaited<ReturnType<ResultsService['record']>> });
+    service = new PipelineService(config, storage, new AdapterRegistry([stubAdapter(convert)]), scans, queues, audit, worklist, results, clock);
   });
 
   afterEach(() => jest.restoreAllMocks());
@@ -97,6 +104,8 @@ describe(PipelineService.name, () => {
   }
 
   function expectFailed(code: string, message: unknown): void {
+    expect(results.record).toHaveBeenCalledTimes(1);
+    expect(results.record).toHaveBeenCalledWith(expect.objectContaining({ id: SCAN_ID }), 'failure', { failure: { code, message } });
     expect(scans.transition).toHaveBeenLastCalledWith(SCAN_ID, ['received', 'converting'], {
       status: 'failed',
       failureCode: code,
@@ -169,8 +178,9 @@ describe(PipelineService.name, () => {
       expect(audit.record).not.toHaveBeenCalled();
     });
 
-    it('downloads the originals, stores package and renditions, and ends queued with one audit event', async () => {
+    it('downloads the originals, stores package and renditions, ends queued with one audit event and enters the work pool', async () => {
       readyToConvert();
+      worklist.enqueue.mockResolvedValue();
       audit.record.mockResolvedValue();
       storage.put.mockResolvedValue();
       convert.mockResolvedValue(conversion());
@@ -205,6 +215,9 @@ describe(PipelineService.name, () => {
       expect(scans.transition).toHaveBeenLastCalledWith(SCAN_ID, ['converting'], { status: 'queued', queuedAt: NOW });
       expect(audit.record).toHaveBeenCalledTimes(1);
       expect(audit.record).toHaveBeenCalledWith({ actorType: 'system', actorId: 'pipeline', action: 'scan.queued', scanId: SCAN_ID });
+      expect(worklist.enqueue).toHaveBeenCalledTimes(1);
+      expect(worklist.enqueue).toHaveBeenCalledWith(expect.objectContaining({ id: SCAN_ID }));
+      expect(results.record).not.toHaveBeenCalled();
       expect(context.progress).toHaveBeenLastCalledWith(100);
     });
   });
@@ -216,6 +229,7 @@ describe(PipelineService.name, () => {
         { id: 'b', status: 'converting', manifest: { views: [] } },
         { id: 'c', status: 'converting', manifest: null },
       ]);
+      scans.finishedWithoutResult.mockResolvedValue([]);
       queues.add.mockResolvedValue();
       await expect(service.reconcile()).resolves.toBe(3);
       expect(scans.idsWithStatus).toHaveBeenCalledWith(['received', 'converting']);
@@ -224,6 +238,15 @@ describe(PipelineService.name, () => {
         [JobName.RenderScan, { scanId: 'b' }],
         [JobName.ConvertScan, { scanId: 'c' }],
       ]);
+    });
+
+    it('records the failure result of a failed scan that has none (a crash between the two)', async () => {
+      scans.idsWithStatus.mockResolvedValue([]);
+      const failed = scanRow({ status: 'failed', failureCode: 'malformed_input', failureMessage: 'the file is truncated' });
+      scans.finishedWithoutResult.mockResolvedValue([failed]);
+      await service.reconcile();
+      expect(scans.finishedWithoutResult).toHaveBeenCalledWith('failed');
+      expect(results.record).toHaveBeenCalledWith(failed, 'failure', { failure: { code: 'malformed_input', message: 'the file is truncated' } });
     });
   });
 

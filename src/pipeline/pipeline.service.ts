@@ -15,13 +15,15 @@ import { type JobContext, OnJob, OnJobExhausted } from '../queue/job-handler.dec
 import { JobName, type JobOf } from '../queue/jobs.js';
 import { QueueRepository } from '../queue/queue.repository.js';
 import { type Layer, type RenditionName, scanObjects } from '../scans/scan-objects.js';
+import { ResultsService } from '../results/results.service.js';
+import { WorklistService } from '../review/worklist.service.js';
 import { ScanRepository, type ScanRow } from '../scans/scan.repository.js';
 import { OBJECT_STORAGE, type ObjectStorage } from '../storage/object-storage.js';
 import { ADAPTER_REGISTRY } from './adapters.provider.js';
 
 /**
  * The machine pipeline of one scan, in one place:
- *   upload → ConvertScan (adapter → exchange package + viewer images) → queued
+ *   upload → ConvertScan (adapter → exchange package + viewer images) → queued → analyst work pool
  *   ConvertScan interrupted after the package was recorded → RenderScan (package → viewer images) → queued
  * Expected failures (the input cannot be converted) end the scan as failed with the adapter's reason and are
  * not retried; anything else throws and BullMQ retries with backoff, then the scan fails as internal_error.
@@ -37,6 +39,8 @@ export class PipelineService {
     private readonly scans: ScanRepository,
     private readonly queues: QueueRepository,
     private readonly audit: AuditRepository,
+    private readonly worklist: WorklistService,
+    private readonly results: ResultsService,
     private readonly clock: Clock,
   ) {}
 
@@ -56,6 +60,9 @@ export class PipelineService {
       else await this.queues.add(JobName.ConvertScan, { scanId: scan.id });
     }
     if (pending.length) this.logger.log(`reconciled ${pending.length} unfinished scans with the queues`);
+    for (const scan of await this.scans.finishedWithoutResult('failed')) {
+      await this.results.record(scan, 'failure', { failure: { code: scan.failureCode ?? 'failed', message: scan.failureMessage ?? '' } });
+    }
     return pending.length;
   }
 
@@ -151,7 +158,10 @@ export class PipelineService {
       if (renditions.material) await this.storeLayer(scanId, viewId, 'material', renditions.material);
     }
     const queued = await this.scans.transition(scanId, ['converting'], { status: 'queued', queuedAt: this.clock.now() });
-    if (queued) await this.audit.record({ actorType: 'system', actorId: 'pipeline', action: 'scan.queued', scanId });
+    if (!queued) return;
+    await this.audit.record({ actorType: 'system', actorId: 'pipeline', action: 'scan.queued', scanId });
+    const scan = await this.scans.findById(scanId);
+    if (scan) await this.worklist.enqueue(scan);
   }
 
   @OnJobExhausted(JobName.ConvertScan)
@@ -189,6 +199,7 @@ export class PipelineService {
     });
     if (failed) {
       await this.audit.record({ actorType: 'system', actorId: 'pipeline', action: 'scan.failed', scanId: scan.id, detail: { code, message } });
+      await this.results.record(scan, 'failure', { failure: { code, message } });
       this.logger.log(`scan ${scan.id} failed: ${code}: ${message}`);
     }
   }

@@ -5,7 +5,8 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { REDIS_ENDPOINT } from '../redis/redis.module.js';
 import type { RedisEndpoint } from '../redis/redis-endpoint.js';
 import { JOB_EXHAUSTED_HANDLER, JOB_HANDLER, type JobContext } from './job-handler.decorator.js';
-import { JOB_QUEUE, JobName, QUEUE_ROLE, QueueName } from './jobs.js';
+import { backoffStrategy } from './backoff.js';
+import { JOB_QUEUE, JobName, QUEUE_CONCURRENCY, QUEUE_ROLE, QueueName } from './jobs.js';
 
 type Handler = (payload: unknown, context: JobContext) => Promise<void>;
 type ExhaustedHandler = (payload: unknown, error: Error) => Promise<void>;
@@ -64,8 +65,9 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
     const worker = new Worker(queue, (job: Job) => this.run(job), {
       connection: { url: this.redis.url, maxRetriesPerRequest: null },
       prefix: this.config.redis.prefix,
-      concurrency: this.config.convertConcurrency,
+      concurrency: QUEUE_CONCURRENCY[queue] ?? this.config.convertConcurrency,
       lockDuration: 60_000,
+      settings: { backoffStrategy },
     });
     worker.on('error', (error) => this.logger.warn(`worker ${queue}: ${error.message}`));
     worker.on('failed', (job, error) => {

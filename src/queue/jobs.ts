@@ -4,6 +4,8 @@ import type { ProcessRole } from '../config/config.js';
 export enum QueueName {
   Convert = 'convert',
   Render = 'render',
+  /** Webhooks with results to the stations (outbound HTTP, role `deliver`). */
+  Deliver = 'deliver',
 }
 
 /** Every job of niix. The chain (which job leads to which) is drawn in docs/architecture.md and coded in PipelineService. */
@@ -12,26 +14,37 @@ export enum JobName {
   ConvertScan = 'convert-scan',
   /** Exchange package → display image, thumbnail, deep-zoom tiles, material map; then the scan is `queued`. */
   RenderScan = 'render-scan',
+  /** A result (verdict or failure) → signed webhook to the station's callback URL; retried for at least 24 hours. */
+  DeliverResult = 'deliver-result',
 }
 
 export interface JobPayloads {
   [JobName.ConvertScan]: { scanId: string };
   [JobName.RenderScan]: { scanId: string };
+  [JobName.DeliverResult]: { resultId: string };
 }
 export type JobOf<N extends JobName> = JobPayloads[N];
 
 export const JOB_QUEUE: Record<JobName, QueueName> = {
   [JobName.ConvertScan]: QueueName.Convert,
   [JobName.RenderScan]: QueueName.Render,
+  [JobName.DeliverResult]: QueueName.Deliver,
 };
 
 /** Which process role runs the workers of each queue. */
 export const QUEUE_ROLE: Record<QueueName, ProcessRole> = {
   [QueueName.Convert]: 'convert',
   [QueueName.Render]: 'convert',
+  [QueueName.Deliver]: 'deliver',
+};
+
+/** Jobs run at once per process on a queue, where not NIIX_CONVERT_CONCURRENCY: webhooks wait on the network, not the CPU. */
+export const QUEUE_CONCURRENCY: Partial<Record<QueueName, number>> = {
+  [QueueName.Deliver]: 16,
 };
 
 /** Deterministic job ids: a retried or duplicated enqueue of the same work is the same job. */
 export function jobId<N extends JobName>(name: N, payload: JobOf<N>): string {
-  return `${name}-${payload.scanId}`;
+  const subject = payload as JobPayloads[JobName];
+  return `${name}-${'resultId' in subject ? subject.resultId : subject.scanId}`;
 }

@@ -5,6 +5,14 @@ import { REDIS_ENDPOINT } from '../redis/redis.module.js';
 import type { RedisEndpoint } from '../redis/redis-endpoint.js';
 import { JOB_QUEUE, type JobName, type JobOf, QueueName, jobId } from './jobs.js';
 
+/** Per-job retry policy where the default (8 attempts, exponential from 2 s) does not fit. */
+export interface AddJobOptions {
+  attempts?: number;
+  backoff?: { type: string; delay: number };
+  /** A failed job of the same id starts over with all its attempts (an operator's retry) instead of one more. */
+  resetAttempts?: boolean;
+}
+
 export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed' | 'prioritized' | 'waiting-children' | 'unknown';
 
 /** Adds jobs to BullMQ with deterministic ids and the retry policy of niix; knows nothing of scans. */
@@ -37,15 +45,19 @@ export class QueueRepository implements OnModuleDestroy {
   }
 
   /** Enqueues the job unless a job with the same id is waiting, running or delayed; a failed one is retried. */
-  async add<N extends JobName>(name: N, payload: JobOf<N>): Promise<void> {
+  async add<N extends JobName>(name: N, payload: JobOf<N>, options: AddJobOptions = {}): Promise<void> {
     const queue = this.queue(JOB_QUEUE[name]);
     const id = jobId(name, payload);
     const existing = await queue.getJob(id);
     if (existing && (await existing.isFailed())) {
-      await existing.retry('failed');
+      await existing.retry('failed', options.resetAttempts ? { resetAttemptsMade: true, resetAttemptsStarted: true } : {});
       return;
     }
-    await queue.add(name, payload, { jobId: id });
+    await queue.add(name, payload, {
+      jobId: id,
+      ...(options.attempts ? { attempts: options.attempts } : {}),
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+    });
   }
 
   async state<N extends JobName>(name: N, payload: JobOf<N>): Promise<JobState | null> {

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { DATABASE } from '../database/database.module.js';
 import type { Database } from '../database/database.js';
-import { type ScanStatus, scanFiles, scans } from '../database/schema.js';
+import { type ScanStatus, results, scanFiles, scans } from '../database/schema.js';
 
 export type ScanRow = typeof scans.$inferSelect;
 export type ScanFileRow = typeof scanFiles.$inferSelect;
@@ -54,6 +54,16 @@ export class ScanRepository {
       .where(and(eq(scans.id, id), inArray(scans.status, from)))
       .returning({ id: scans.id });
     return rows.length === 1;
+  }
+
+  /** Scans in a final state whose result for the station was never recorded (a crash in between). */
+  async finishedWithoutResult(status: 'decided' | 'failed'): Promise<ScanRow[]> {
+    const rows = await this.database.db
+      .select({ scan: scans })
+      .from(scans)
+      .leftJoin(results, eq(results.scanId, scans.id))
+      .where(and(eq(scans.status, status), isNull(results.id)));
+    return rows.map((row) => row.scan);
   }
 
   async idsWithStatus(statuses: ScanStatus[]): Promise<{ id: string; status: ScanStatus; manifest: unknown }[]> {

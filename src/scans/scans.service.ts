@@ -119,7 +119,7 @@ export class ScansService {
   }
 
   /** The scan if this principal may read it; 404 otherwise, so other stations' scan ids reveal nothing. */
-  private async readable(principal: Principal, id: string): Promise<ScanRow> {
+  async readable(principal: Principal, id: string): Promise<ScanRow> {
     const scan = /^[0-9a-f-]{36}$/.test(id) ? await this.scans.findById(id) : undefined;
     const allowed = scan && (principal.kind === 'station' ? scan.stationId === principal.id : hasAnyRole(principal, REVIEW_ROLES));
     if (!scan || !allowed) throw ApiError.notFound('scan_not_found', `no scan ${id} that you may read`);

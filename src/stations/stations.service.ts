@@ -5,6 +5,7 @@ import { Clock } from '../common/clock.js';
 import { STATION_KEY_PREFIX, Secrets, WEBHOOK_SECRET_PREFIX } from '../auth/secrets.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { UserPrincipal } from '../auth/roles.js';
+import { ReviewRepository } from '../review/review.repository.js';
 import { StationRepository, type StationRow } from './station.repository.js';
 
 export const createStationBody = z.object({
@@ -18,6 +19,9 @@ export const createStationBody = z.object({
     .url()
     .refine((value) => /^https?:$/.test(new URL(value).protocol), 'an http or https URL')
     .optional(),
+  pool: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/).default('central').describe('the analyst pool its scans go to'),
+  slaSeconds: z.number().int().min(30).max(7 * 24 * 3600).default(600).describe('time from receipt to a final verdict'),
+  riskLevel: z.number().int().min(0).max(100).default(0).describe('risk of the station: the floor of its scans\' risk'),
 });
 
 export const stationResponse = z.object({
@@ -26,6 +30,9 @@ export const stationResponse = z.object({
   country: z.string(),
   vendor: z.string().nullable(),
   callbackUrl: z.string().nullable(),
+  pool: z.string(),
+  slaSeconds: z.number(),
+  riskLevel: z.number(),
   createdAt: z.string(),
 });
 export const createdStationResponse = stationResponse.extend({
@@ -40,6 +47,7 @@ export class StationsService {
     private readonly secrets: Secrets,
     private readonly clock: Clock,
     private readonly audit: AuditRepository,
+    private readonly review: ReviewRepository,
   ) {}
 
   async create(actor: UserPrincipal, body: z.infer<typeof createStationBody>): Promise<z.infer<typeof createdStationResponse>> {
@@ -53,8 +61,12 @@ export class StationsService {
       callbackUrl: body.callbackUrl ?? null,
       apiKeyHash: this.secrets.digest(apiKey),
       webhookSecret,
+      pool: body.pool,
+      slaSeconds: body.slaSeconds,
+      riskLevel: body.riskLevel,
       createdAt: this.clock.now(),
     };
+    if (!(await this.review.pool(body.pool))) throw ApiError.badRequest('pool_not_found', `there is no analyst pool ${body.pool}; create it first`);
     if (!(await this.stations.insert(row))) {
       throw ApiError.conflict('station_name_taken', `a station named ${body.name} exists already`);
     }
@@ -73,6 +85,9 @@ export class StationsService {
       country: row.country,
       vendor: row.vendor,
       callbackUrl: row.callbackUrl,
+      pool: row.pool,
+      slaSeconds: row.slaSeconds,
+      riskLevel: row.riskLevel,
       createdAt: row.createdAt.toISOString(),
     };
   }

@@ -4,6 +4,115 @@
  */
 
 export interface paths {
+    "/api/v1/admin/results/{resultId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send the webhook of a result again, with a fresh retry schedule */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    resultId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            resultId: string;
+                            /** @constant */
+                            status: "scheduled";
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/undelivered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Results whose webhook gave up after 24 hours of retries (station, scan, attempts, last error) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            results: {
+                                resultId: string;
+                                stationId: string;
+                                stationName: string;
+                                scanId: string;
+                                /** @enum {string} */
+                                kind: "verdict" | "failure";
+                                attempts: number;
+                                lastError: string | null;
+                                createdAt: string;
+                                undeliveredAt: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -55,6 +164,217 @@ export interface paths {
             };
         };
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Analyst pools with their four-eyes rules and members */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * @description second analyst from this risk up; null: never
+                             * @default null
+                             */
+                            fourEyesRisk: number | null;
+                            /**
+                             * @description second analyst when the first says inspect
+                             * @default false
+                             */
+                            fourEyesOnInspect: boolean;
+                            name: string;
+                            members: {
+                                id: string;
+                                username: string;
+                            }[];
+                        }[];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pools/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Create or change a pool */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description second analyst from this risk up; null: never
+                         * @default null
+                         */
+                        fourEyesRisk?: number | null;
+                        /**
+                         * @description second analyst when the first says inspect
+                         * @default false
+                         */
+                        fourEyesOnInspect?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * @description second analyst from this risk up; null: never
+                             * @default null
+                             */
+                            fourEyesRisk: number | null;
+                            /**
+                             * @description second analyst when the first says inspect
+                             * @default false
+                             */
+                            fourEyesOnInspect: boolean;
+                            name: string;
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pools/{name}/members/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Make a user a member of the pool */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    userId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description added */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Remove a user from the pool */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    userId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description removed */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -165,7 +485,7 @@ export interface paths {
                         "application/json": {
                             id: string;
                             /** @enum {string} */
-                            status: "received" | "converting" | "queued" | "failed";
+                            status: "received" | "converting" | "queued" | "decided" | "failed";
                             stationId: string;
                             receivedAt: string;
                             convertingAt: string | null;
@@ -226,6 +546,197 @@ export interface paths {
                     };
                     content: {
                         "application/x-tar": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scans/{id}/outcome": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What the physical inspection found (the ground truth), once per decided scan */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the physical inspection found something not declared */
+                        found: boolean;
+                        /** @default [] */
+                        categories?: ("weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other")[];
+                        /** @default  */
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description the physical inspection found something not declared */
+                            found: boolean;
+                            /** @default [] */
+                            categories: ("weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other")[];
+                            /** @default  */
+                            note: string;
+                            scanId: string;
+                            reportedAt: string;
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scans/{id}/verdict": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decide a claimed case: clear, inspect or inconclusive, with regions */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        claimId: string;
+                        /** @enum {string} */
+                        decision: "clear" | "inspect" | "inconclusive";
+                        /** @default [] */
+                        regions?: {
+                            view: string;
+                            x: number;
+                            y: number;
+                            width: number;
+                            height: number;
+                            /** @enum {string} */
+                            category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                            /** @default  */
+                            note?: string;
+                        }[];
+                        /** @default  */
+                        comment?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            verdictId: string;
+                            scanId: string;
+                            /** @enum {string} */
+                            stage: "first" | "second";
+                            /** @description false when the case now goes to a second analyst (four-eyes) */
+                            final: boolean;
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scans/{id}/verdict.dcs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The final verdict as a DICOS Threat Detection Report (TDR Type OPERATOR) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description DICOS TDR, DICOM Part 10 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/dicom": unknown;
                     };
                 };
                 /** @description an error */
@@ -684,6 +1195,194 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/station/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This station's results after a cursor, in id order (resumable pull) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the last result id you have (`next` of the previous page); none: from the first */
+                    after?: string;
+                    /** @description 1 to 500, default 100 */
+                    limit?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            results: {
+                                /** @description increasing id of the result: the cursor for pull (`after`) and stream (`Last-Event-ID`) */
+                                resultId: string;
+                                scanId: string;
+                                /** @enum {string} */
+                                kind: "verdict" | "failure";
+                                /** @description the station's own reference of the scan, from the upload metadata */
+                                reference: string | null;
+                                declarations: string[];
+                                containers: string[];
+                                licencePlates: string[];
+                                /**
+                                 * @description verdicts: what the analysts decided
+                                 * @enum {string}
+                                 */
+                                decision?: "clear" | "inspect" | "inconclusive";
+                                /** @description verdicts: marked regions in pixels of a view */
+                                regions?: {
+                                    view: string;
+                                    x: number;
+                                    y: number;
+                                    width: number;
+                                    height: number;
+                                    category: string;
+                                    note: string;
+                                }[];
+                                /** @description verdicts: the note for the officers at the station */
+                                note?: string | null;
+                                /** @description verdicts: when the final verdict was given */
+                                decidedAt?: string;
+                                /** @description verdicts: how many analysts decided (2 with four-eyes review) */
+                                reviews?: number;
+                                /** @description failures: why the scan could not be processed */
+                                failure?: {
+                                    code: string;
+                                    message: string;
+                                };
+                                createdAt: string;
+                            }[];
+                            /** @description pass as `after` for the next page (the last id of this page, or `after` when it is empty) */
+                            next: string;
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/station/results/{resultId}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm this station has the result (404 for another station's) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    resultId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description acknowledged */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/station/results/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Live results as server-sent events (`event: result`, `id: <resultId>`); resumes after Last-Event-ID or `after` */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the same as Last-Event-ID, for clients that cannot set headers; without either, only new results */
+                    after?: string;
+                };
+                header?: {
+                    /** @description the last result id you have: every later result is sent first, then the live ones */
+                    "Last-Event-ID"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description one `result` event per result; a `: ping` comment every 15 s */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stations": {
         parameters: {
             query?: never;
@@ -713,6 +1412,9 @@ export interface paths {
                             country: string;
                             vendor: string | null;
                             callbackUrl: string | null;
+                            pool: string;
+                            slaSeconds: number;
+                            riskLevel: number;
                             createdAt: string;
                         }[];
                     };
@@ -745,6 +1447,21 @@ export interface paths {
                         vendor?: string;
                         /** Format: uri */
                         callbackUrl?: string;
+                        /**
+                         * @description the analyst pool its scans go to
+                         * @default central
+                         */
+                        pool?: string;
+                        /**
+                         * @description time from receipt to a final verdict
+                         * @default 600
+                         */
+                        slaSeconds?: number;
+                        /**
+                         * @description risk of the station: the floor of its scans' risk
+                         * @default 0
+                         */
+                        riskLevel?: number;
                     };
                 };
             };
@@ -761,6 +1478,9 @@ export interface paths {
                             country: string;
                             vendor: string | null;
                             callbackUrl: string | null;
+                            pool: string;
+                            slaSeconds: number;
+                            riskLevel: number;
                             createdAt: string;
                             /** @description shown once; niix keeps only its hash */
                             apiKey: string;
@@ -870,6 +1590,306 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/worklist/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Claim the next most urgent case of your pools (204 when none waits) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            claimId: string;
+                            lockExpiresAt: string;
+                            scan: {
+                                id: string;
+                                /** @enum {string} */
+                                stage: "first" | "second";
+                                stationId: string;
+                                stationName: string;
+                                pool: string;
+                                riskScore: number;
+                                receivedAt: string;
+                                queuedAt: string | null;
+                                slaDeadline: string | null;
+                                metadata: unknown;
+                                manifest: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description nothing waits */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/worklist/claims/{claimId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Give the case back to the pool at once */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    claimId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description released */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/worklist/claims/{claimId}/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Keep the claim alive (409 lock_lost when it lapsed) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    claimId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            claimId: string;
+                            lockExpiresAt: string;
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/worklist/claims/{claimId}/reassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take a case from its holder: back to the pool or to a named analyst */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    claimId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description give the case to this analyst for the next 2 minutes; else back to the pool
+                         */
+                        toAnalystId?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            scanId: string;
+                            reservedFor: string | null;
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/worklist/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Depth per pool, oldest wait, SLA breaches, who holds what, recent decisions */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            at: string;
+                            pools: {
+                                pool: string;
+                                /** @description cases waiting for an analyst */
+                                waiting: number;
+                                /** @description cases an analyst holds now */
+                                held: number;
+                                oldestQueuedAt: string | null;
+                                oldestWaitSeconds: number | null;
+                                /** @description undecided cases past their deadline */
+                                slaBreaches: number;
+                                decidedLastHour: number;
+                                decidedLateLastHour: number;
+                            }[];
+                            holders: {
+                                claimId: string;
+                                scanId: string;
+                                pool: string;
+                                stage: string;
+                                analyst: string;
+                                heldSeconds: number;
+                                lockExpiresAt: string;
+                            }[];
+                            recent: {
+                                scanId: string;
+                                pool: string;
+                                decidedAt: string;
+                                decisionSeconds: number | null;
+                                late: boolean;
+                            }[];
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

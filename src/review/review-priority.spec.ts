@@ -1,0 +1,33 @@
+import { reviewPriority, riskBand, scanRisk } from './review-priority.js';
+
+describe('review priority', () => {
+  const at = (iso: string) => new Date(iso);
+
+  it('puts a higher risk first whatever the deadline', () => {
+    expect(reviewPriority(95, at('2026-11-26T12:00:00Z'))).toBeLessThan(reviewPriority(20, at('2026-11-26T08:00:00Z')));
+    expect(reviewPriority(75, at('2026-11-26T12:00:00Z'))).toBeLessThan(reviewPriority(45, at('2026-11-26T08:00:00Z')));
+  });
+
+  it('puts the earlier deadline first within a risk band', () => {
+    expect(reviewPriority(10, at('2026-11-26T08:02:00Z'))).toBeLessThan(reviewPriority(30, at('2026-11-26T08:10:00Z')));
+    expect(reviewPriority(30, at('2026-11-26T08:02:00Z'))).toBe(reviewPriority(30, at('2026-11-26T08:02:00.900Z')));
+  });
+
+  it('stays within the range BullMQ accepts', () => {
+    for (const risk of [0, 39, 40, 69, 70, 89, 90, 100]) {
+      for (let day = 0; day < 30; day++) {
+        const priority = reviewPriority(risk, new Date(Date.UTC(2026, 0, 1) + day * 86_400_000 + 12345));
+        expect(priority).toBeGreaterThanOrEqual(1);
+        expect(priority).toBeLessThanOrEqual(2 ** 21 - 1);
+      }
+    }
+  });
+
+  it('takes the higher of station and declaration risk, clamped to 0..100', () => {
+    expect(scanRisk(20, 85)).toBe(85);
+    expect(scanRisk(60, undefined)).toBe(60);
+    expect(scanRisk(0, 300)).toBe(100);
+    expect(riskBand(100)).toBe(0);
+    expect(riskBand(0)).toBe(3);
+  });
+});

@@ -1,0 +1,174 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { type Job, Queue, Worker } from 'bullmq';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import type { ReviewStage } from '../database/schema.js';
+import { REDIS_ENDPOINT } from '../redis/redis.module.js';
+import type { RedisEndpoint } from '../redis/redis-endpoint.js';
+
+/** What a review job carries: ids only. */
+export interface ReviewJobData {
+  scanId: string;
+  stage: ReviewStage;
+  /** Analysts who may not take this case (the first analyst, for the second opinion). */
+  exclude: string[];
+  /** A supervisor gave the case to this analyst; others skip it until `reservedUntil` (ms). */
+  reservedFor?: string;
+  reservedUntil?: number;
+}
+
+export type ReviewJob = Job<ReviewJobData>;
+
+/** How often lapsed claims are looked for (BullMQ stalled check), at most. */
+const STALLED_CHECK_MS = 5_000;
+
+/**
+ * The analyst work pool as BullMQ queues consumed by people, one queue per pool (`review-<pool>`). A claim is
+ * BullMQ's manual fetch: the job moves to active under a lock whose token is the claim id; heartbeats extend the
+ * lock; a lock that lapses is found by the stalled check and the job goes back to waiting with its priority.
+ * Knows nothing of scans beyond the ids in the job data.
+ */
+@Injectable()
+export class ReviewQueueRepository implements OnModuleDestroy {
+  private readonly logger = new Logger(ReviewQueueRepository.name);
+  private readonly queues = new Map<string, Queue<ReviewJobData>>();
+  private readonly workers = new Map<string, Worker<ReviewJobData>>();
+  private readonly lapseListeners: ((pool: string, jobId: string) => void)[] = [];
+  private watching = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(REDIS_ENDPOINT) private readonly redis: RedisEndpoint,
+  ) {}
+
+  static jobId(scanId: string, stage: ReviewStage): string {
+    return `review-${scanId}-${stage}`;
+  }
+
+  /** Adds the case unless its job for this stage already exists (waiting, held, or delayed). */
+  async add(pool: string, data: ReviewJobData, priority: number): Promise<void> {
+    const queue = this.queue(pool);
+    const id = ReviewQueueRepository.jobId(data.scanId, data.stage);
+    const existing = await queue.getJob(id);
+    if (existing) {
+      const state = await existing.getState();
+      if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
+      await existing.remove();
+    }
+    await queue.add('review', data, { jobId: id, priority, removeOnComplete: true, removeOnFail: true, attempts: 1 });
+  }
+
+  /** Takes the next case of the pool under a lock owned by `token`, or undefined when none waits. */
+  async next(pool: string, token: string): Promise<ReviewJob | undefined> {
+    const job = await this.worker(pool).getNextJob(token, { block: false });
+    return job ?? undefined;
+  }
+
+  /** Priority of the first waiting case of the pool (lower is first), or null when the pool is empty. */
+  async headPriority(pool: string): Promise<number | null> {
+    const [head] = await this.queue(pool).getPrioritized(0, 0);
+    if (head) return head.priority;
+    const [waiting] = await this.queue(pool).getWaiting(0, 0);
+    return waiting ? waiting.priority : null;
+  }
+
+  /** Extends the lock; false when the lock was lost (lapsed and taken back, or someone else holds it). */
+  /** How long a claim holds without a heartbeat (NIIX_CLAIM_LOCK_SECONDS). */
+  get lockMs(): number {
+    return this.config.claimLockMs;
+  }
+
+  async extend(pool: string, scanId: string, stage: ReviewStage, token: string, ms = this.lockMs): Promise<boolean> {
+    const job = await this.queue(pool).getJob(ReviewQueueRepository.jobId(scanId, stage));
+    if (!job) return false;
+    try {
+      return (await job.extendLock(token, ms)) === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Puts a held case back to waiting at once, with its priority; false when the lock was not ours. */
+  async putBack(pool: string, scanId: string, stage: ReviewStage, token: string, data?: Partial<ReviewJobData>): Promise<boolean> {
+    const job = await this.queue(pool).getJob(ReviewQueueRepository.jobId(scanId, stage));
+    if (!job) return false;
+    try {
+      if (data) await job.updateData({ ...job.data, ...data });
+      await job.moveToWait(token);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Ends a held case (the verdict is in); false when the lock was not ours any more. */
+  async complete(pool: string, scanId: string, stage: ReviewStage, token: string): Promise<boolean> {
+    const job = await this.queue(pool).getJob(ReviewQueueRepository.jobId(scanId, stage));
+    if (!job) return false;
+    try {
+      await job.moveToCompleted(null, token, false);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async state(pool: string, scanId: string, stage: ReviewStage): Promise<string | null> {
+    const job = await this.queue(pool).getJob(ReviewQueueRepository.jobId(scanId, stage));
+    return job ? await job.getState() : null;
+  }
+
+  async depth(pool: string): Promise<{ waiting: number; held: number }> {
+    const counts = await this.queue(pool).getJobCounts('waiting', 'prioritized', 'active');
+    return { waiting: counts.waiting + counts.prioritized, held: counts.active };
+  }
+
+  /** Starts looking for lapsed claims in these pools (done by API processes). */
+  watch(pools: string[]): void {
+    this.watching = true;
+    for (const pool of pools) void this.worker(pool).startStalledCheckTimer();
+  }
+
+  onLapse(listener: (pool: string, jobId: string) => void): void {
+    this.lapseListeners.push(listener);
+  }
+
+  private queue(pool: string): Queue<ReviewJobData> {
+    let queue = this.queues.get(pool);
+    if (!queue) {
+      queue = new Queue<ReviewJobData>(`review-${pool}`, {
+        connection: { url: this.redis.url, maxRetriesPerRequest: 3 },
+        prefix: this.config.redis.prefix,
+      });
+      queue.on('error', () => undefined);
+      this.queues.set(pool, queue);
+    }
+    return queue;
+  }
+
+  private worker(pool: string): Worker<ReviewJobData> {
+    let worker = this.workers.get(pool);
+    if (!worker) {
+      // No processor: people take the jobs through getNextJob.
+      worker = new Worker<ReviewJobData>(`review-${pool}`, null, {
+        connection: { url: this.redis.url, maxRetriesPerRequest: null },
+        prefix: this.config.redis.prefix,
+        autorun: false,
+        lockDuration: this.lockMs,
+        stalledInterval: Math.min(STALLED_CHECK_MS, Math.ceil(this.lockMs / 3)),
+        maxStalledCount: Number.MAX_SAFE_INTEGER,
+      });
+      worker.on('error', (error) => this.logger.warn(`review pool ${pool}: ${error.message}`));
+      worker.on('stalled', (jobId) => {
+        for (const listener of this.lapseListeners) listener(pool, jobId);
+      });
+      if (this.watching) void worker.startStalledCheckTimer();
+      this.workers.set(pool, worker);
+    }
+    return worker;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all([...this.workers.values()].map((worker) => worker.close(true)));
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+  }
+}

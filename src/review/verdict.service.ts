@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import { z } from 'zod';
+import type { Manifest } from '../../libs/exchange-format/src/manifest.js';
+import { DECISIONS, type Region, regionSchema } from '../../libs/exchange-format/src/verdict.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import type { UserPrincipal } from '../auth/roles.js';
+import { ApiError } from '../common/api-error.js';
+import { Clock } from '../common/clock.js';
+import { ResultsService } from '../results/results.service.js';
+import { ScanRepository, type ScanRow } from '../scans/scan.repository.js';
+import { ReviewQueueRepository } from './review-queue.repository.js';
+import { type VerdictRow, ReviewRepository } from './review.repository.js';
+import { WorklistService } from './worklist.service.js';
+
+export const verdictBody = z.object({
+  claimId: z.string().uuid(),
+  decision: z.enum(DECISIONS),
+  regions: z.array(regionSchema).max(100).default([]),
+  comment: z.string().max(4000).default(''),
+});
+
+export const verdictResponse = z.object({
+  verdictId: z.string(),
+  scanId: z.string(),
+  stage: z.enum(['first', 'second']),
+  final: z.boolean().describe('false when the case now goes to a second analyst (four-eyes)'),
+});
+
+/**
+ * Verdicts: checked against the analyst's claim, recorded with the claim closed in one transaction, then either
+ * sent for a second opinion (four-eyes) or made final: the scan is decided and its result goes to the station.
+ */
+@Injectable()
+export class VerdictService {
+  constructor(
+    private readonly worklist: WorklistService,
+    private readonly queue: ReviewQueueRepository,
+    private readonly review: ReviewRepository,
+    private readonly scans: ScanRepository,
+    private readonly results: ResultsService,
+    private readonly audit: AuditRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async decide(analyst: UserPrincipal, scanId: string, body: z.infer<typeof verdictBody>): Promise<z.infer<typeof verdictResponse>> {
+    const claim = await this.worklist.ownOpenClaim(analyst, body.claimId);
+    if (claim.scanId !== scanId) throw ApiError.conflict('claim_not_for_scan', `claim ${body.claimId} is for another scan`);
+    const scan = (await this.scans.findById(scanId))!;
+    this.checkRegions(scan, body.regions);
+    if (!(await this.queue.complete(scan.pool, scan.id, claim.stage, claim.id))) {
+      await this.review.endClaim(claim.id, 'lapsed', this.clock.now());
+      throw ApiError.conflict('lock_lost', 'the claim lapsed and the case went back to the pool; claim again');
+    }
+    const now = this.clock.now();
+    const verdictId = this.clock.newId();
+    const recorded = await this.review.insertVerdict(
+      { id: verdictId, scanId, claimId: claim.id, analystId: analyst.id, stage: claim.stage, decision: body.decision, regions: body.regions, comment: body.comment, decidedAt: now },
+      now,
+    );
+    if (!recorded) throw ApiError.conflict('claim_closed', 'this claim has a verdict already');
+    await this.audit.record({
+      actorType: 'user',
+      actorId: analyst.id,
+      action: 'verdict.recorded',
+      scanId,
+      detail: { verdictId, stage: claim.stage, decision: body.decision, regions: body.regions.length },
+    });
+    if (claim.stage === 'first' && (await this.needsSecondOpinion(scan, body.decision))) {
+      await this.worklist.enqueue(scan, 'second', [analyst.id]);
+      return { verdictId, scanId, stage: claim.stage, final: false };
+    }
+    await this.finalise(scan, await this.review.verdictsOf(scanId));
+    return { verdictId, scanId, stage: claim.stage, final: true };
+  }
+
+  private async needsSecondOpinion(scan: ScanRow, decision: string): Promise<boolean> {
+    const pool = await this.review.pool(scan.pool);
+    if (!pool) return false;
+    return (pool.fourEyesRisk !== null && scan.riskScore >= pool.fourEyesRisk) || (decision === 'inspect' && pool.fourEyesOnInspect);
+  }
+
+  /** Decided scans whose result was never recorded (a crash between the two) get it now; run at start. */
+  async reconcileResults(): Promise<number> {
+    const missing = await this.scans.finishedWithoutResult('decided');
+    for (const scan of missing) await this.recordResult(scan, await this.review.verdictsOf(scan.id));
+    return missing.length;
+  }
+
+  /** The last verdict is the final one; the station gets it as its result. */
+  private async finalise(scan: ScanRow, verdicts: VerdictRow[]): Promise<void> {
+    const final = verdicts[verdicts.length - 1];
+    await this.scans.transition(scan.id, ['queued'], { status: 'decided', decidedAt: final.decidedAt });
+    await this.recordResult(scan, verdicts);
+  }
+
+  /** Idempotent: a scan has one result. */
+  private async recordResult(scan: ScanRow, verdicts: VerdictRow[]): Promise<void> {
+    const final = verdicts[verdicts.length - 1];
+    await this.results.record(scan, 'verdict', {
+      decision: final.decision,
+      regions: final.regions,
+      note: final.comment,
+      decidedAt: final.decidedAt.toISOString(),
+      reviews: verdicts.length,
+    });
+  }
+
+  private checkRegions(scan: ScanRow, regions: Region[]): void {
+    const views = (scan.manifest as Manifest | null)?.views ?? [];
+    for (const [index, region] of regions.entries()) {
+      const view = views.find((candidate) => candidate.id === region.view);
+      if (!view) throw ApiError.badRequest('invalid_region', `regions.${index}: the scan has no view ${region.view}`);
+      if (region.x + region.width > view.width || region.y + region.height > view.height) {
+        throw ApiError.badRequest('invalid_region', `regions.${index}: the rectangle leaves view ${region.view} (${view.width} x ${view.height})`);
+      }
+    }
+  }
+}
