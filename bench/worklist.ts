@@ -116,6 +116,8 @@ export async function benchWorklist(log: (line: string) => void, options = { cas
     const loopStarted = performance.now();
     await Promise.all(
       tokens.map(async (token) => {
+        // analysts come to the pool independently, not all in the same millisecond
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * options.thinkMs));
         while (remaining-- > 0) {
           const started = performance.now();
           const claimed = await api<{ claimId: string; scan: { id: string } }>(`${service.url}/api/v1/worklist/claim`, 'POST', token);

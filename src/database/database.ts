@@ -38,7 +38,7 @@ export class Database {
       await migratePglite(db, { migrationsFolder: MIGRATIONS_DIR });
       return new Database(db as unknown as Db, 'pglite', () => client.close());
     }
-    const pool = new pg.Pool({ connectionString: settings.url, max: 10 });
+    const pool = new pg.Pool({ connectionString: settings.url, max: 20 });
     pool.on('error', () => undefined); // a dropped idle connection is replaced on the next query
     const db = drizzlePg(pool, { schema });
     await migratePg(db, { migrationsFolder: MIGRATIONS_DIR });

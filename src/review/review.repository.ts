@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, count, eq, gt, inArray, isNull, lt, min, sql } from 'drizzle-orm';
 import { DATABASE } from '../database/database.module.js';
 import type { Database } from '../database/database.js';
-import { type ClaimEnding, type ReviewStage, claims, poolMembers, pools, scans, users, verdicts } from '../database/schema.js';
+import { type ClaimEnding, type ReviewStage, auditEvents, claims, poolMembers, pools, scans, users, verdicts } from '../database/schema.js';
 
 export type PoolRow = typeof pools.$inferSelect;
 export type ClaimRow = typeof claims.$inferSelect;
@@ -51,8 +51,16 @@ export class ReviewRepository {
       .orderBy(asc(users.username));
   }
 
-  async insertClaim(claim: typeof claims.$inferInsert): Promise<void> {
-    await this.database.db.insert(claims).values(claim);
+  /** Records a claim, the scan's first claim time and the audit event in one transaction (one commit). */
+  async insertClaim(claim: typeof claims.$inferInsert, audit: typeof auditEvents.$inferInsert): Promise<void> {
+    await this.database.db.transaction(async (tx) => {
+      await tx.insert(claims).values(claim);
+      await tx
+        .update(scans)
+        .set({ claimedAt: claim.claimedAt })
+        .where(and(eq(scans.id, claim.scanId), isNull(scans.claimedAt)));
+      await tx.insert(auditEvents).values(audit);
+    });
   }
 
   async claim(id: string): Promise<ClaimRow | undefined> {

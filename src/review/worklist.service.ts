@@ -259,9 +259,10 @@ export class WorklistService implements OnApplicationBootstrap, OnModuleDestroy 
     const expiresAt = new Date(now.getTime() + this.queue.lockMs);
     const [station] = await Promise.all([
       this.stations.findById(scan.stationId),
-      this.review.insertClaim({ id: token, scanId: scan.id, analystId: analyst.id, stage: job.data.stage, claimedAt: now, expiresAt }),
-      scan.claimedAt ? undefined : this.scans.transition(scan.id, ['queued'], { status: 'queued', claimedAt: now }),
-      this.audit.record({ actorType: 'user', actorId: analyst.id, action: 'case.claimed', scanId: scan.id, detail: { claimId: token, stage: job.data.stage } }),
+      this.review.insertClaim(
+        { id: token, scanId: scan.id, analystId: analyst.id, stage: job.data.stage, claimedAt: now, expiresAt },
+        { actorType: 'user', actorId: analyst.id, action: 'case.claimed', scanId: scan.id, detail: { claimId: token, stage: job.data.stage } },
+      ),
     ]);
     return {
       claimId: token,
