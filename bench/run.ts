@@ -116,6 +116,9 @@ function machine(): string {
   ].join('\n');
 }
 
+/** BENCH_ONLY=ingest or BENCH_ONLY=pool runs one part (for development; docs/benchmarks.md wants both). */
+const ONLY = process.env.BENCH_ONLY;
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'niix-bench-'));
   const prefix = `niixbench${randomBytes(3).toString('hex')}`;
@@ -284,6 +287,10 @@ ${results.join('\n')}
     rmSync(dataDir, { recursive: true, force: true });
   }
 
+  if (ONLY === 'ingest') {
+    console.log(ingestReport);
+    return;
+  }
   log('work pool: PostgreSQL, Redis, the service as its own process');
   const pool = await benchWorklist(log, {
     cases: Number(process.env.BENCH_POOL_CASES ?? 10_000),

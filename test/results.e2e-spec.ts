@@ -99,7 +99,7 @@ class EventStream {
  * Scans come through the real ingest; their results are recorded with ResultsService.record, as the verdict
  * code and the pipeline do.
  */
-describe('results end to end', () => {
+describe.each(['pglite', 'postgres'] as const)('results end to end on %s', (database) => {
   let service: TestService;
   let receiver: http.Server;
   let receiverUrl: string;
@@ -171,7 +171,7 @@ describe('results end to end', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/niix/results`;
 
-    service = await startTestService({ env: { NIIX_DELIVERY_BACKOFF_MS: '50', NIIX_DELIVERY_ATTEMPTS: String(ATTEMPTS) } });
+    service = await startTestService({ database, env: { NIIX_DELIVERY_BACKOFF_MS: '50', NIIX_DELIVERY_ATTEMPTS: String(ATTEMPTS) } });
     lane = await createStation('Narva road 2');
     other = await createStation('Terehova 1');
     hooked = await createStation('Medininkai 3', receiverUrl);
