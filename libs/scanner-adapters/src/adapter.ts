@@ -80,6 +80,9 @@ export interface Conversion {
   importedFrom?: { scanId: string; stationId: string };
 }
 
+/** What a writer of a scanner's input format needs (the inverse of convert): scanner facts and views. */
+export type ScanToWrite = Pick<Conversion, 'scanner' | 'acquiredAt' | 'views'>;
+
 export interface ScannerAdapter {
   /** Stable id, e.g. `dicos`, `tiff-sidecar`, `raw:aurora-ax6`, `image`, `niix-bundle`. */
   readonly id: string;

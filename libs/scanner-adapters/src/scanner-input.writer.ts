@@ -1,4 +1,3 @@
-import type { Conversion } from './adapter.js';
 import { writeDicos } from './dicos/dicos.writer.js';
 import { writeImages } from './image/image.writer.js';
 import { loadProfiles } from './raw-profile/raw-profile.loader.js';
@@ -10,7 +9,8 @@ import { BUILT_IN_PROFILE_DIR } from './index.js';
 export const SCANNER_INPUT_FORMATS = ['dicos', 'tiff-json', 'tiff-xml', 'raw:aurora-ax6', 'raw:borealis-de', 'png16', 'jpeg'] as const;
 export type ScannerInputFormat = (typeof SCANNER_INPUT_FORMATS)[number];
 
-export type ScanToWrite = Pick<Conversion, 'scanner' | 'acquiredAt' | 'views'>;
+export type { ScanToWrite } from './adapter.js';
+import type { ScanToWrite } from './adapter.js';
 
 /** The files a scanner of the given format would send for this scan. */
 export async function writeScannerInput(format: ScannerInputFormat, scan: ScanToWrite): Promise<{ name: string; data: Buffer }[]> {

@@ -1,8 +1,7 @@
 import { encodeGrey8, encodePng16 } from '../../../imaging/src/raster.js';
-import type { Conversion } from '../adapter.js';
 
-/** What the writers take: the shape `convert` returns, without warnings. */
-export type ScanToWrite = Pick<Conversion, 'scanner' | 'acquiredAt' | 'views'>;
+export type { ScanToWrite } from '../adapter.js';
+import type { ScanToWrite } from '../adapter.js';
 
 /**
  * Writes every plane of a scan as one image file (`<view>-<energy>.png|jpg`), for tests, the demo and

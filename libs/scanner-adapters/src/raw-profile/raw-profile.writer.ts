@@ -1,4 +1,3 @@
-import type { Conversion } from '../adapter.js';
 import {
   fieldEnd,
   pixelBytes,
@@ -10,8 +9,8 @@ import {
 } from './raw-profile.codec.js';
 import { magicBytesOf, type RawProfile } from './raw-profile.schema.js';
 
-/** What the writers take: the shape `convert` returns, without warnings. */
-export type ScanToWrite = Pick<Conversion, 'scanner' | 'acquiredAt' | 'views'>;
+export type { ScanToWrite } from '../adapter.js';
+import type { ScanToWrite } from '../adapter.js';
 
 /**
  * Writes a scan as the raw files a scanner of this profile would produce, one file per view: the inverse of

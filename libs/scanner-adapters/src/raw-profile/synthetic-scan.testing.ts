@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Energy } from '../../../exchange-format/src/manifest.js';
-import type { Conversion, ConversionInput, InputFile, ScannerAdapter } from '../adapter.js';
+import type { Conversion, ConversionInput, InputFile, ScanToWrite, ScannerAdapter } from '../adapter.js';
 
 /**
  * Test helpers shared by the adapter specs (not used by production code): small synthetic scans, plane
@@ -11,7 +11,7 @@ import type { Conversion, ConversionInput, InputFile, ScannerAdapter } from '../
  */
 
 /** What the writers take: the shape `convert` returns, without warnings. */
-export type SyntheticScan = Pick<Conversion, 'scanner' | 'acquiredAt' | 'views'>;
+export type SyntheticScan = ScanToWrite;
 
 /**
  * A deterministic plane: air near the top with a gentle gradient, a container wall band and a few dense

@@ -1,11 +1,10 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import { encodeTiff16 } from '../../../imaging/src/raster.js';
-import type { Conversion } from '../adapter.js';
 import { encodeMultiPageTiff16 } from './multi-page-tiff.js';
 import type { TiffSidecarInput } from './tiff-sidecar.schema.js';
 
-/** What the writers take: the shape `convert` returns, without warnings. */
-export type ScanToWrite = Pick<Conversion, 'scanner' | 'acquiredAt' | 'views'>;
+export type { ScanToWrite } from '../adapter.js';
+import type { ScanToWrite } from '../adapter.js';
 
 export interface TiffSidecarWriteOptions {
   /** Spelling of the sidecar; default json. */
