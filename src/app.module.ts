@@ -34,6 +34,7 @@ import { ReviewRepository } from './review/review.repository.js';
 import { VerdictService } from './review/verdict.service.js';
 import { WorklistController } from './review/worklist.controller.js';
 import { WorklistService } from './review/worklist.service.js';
+import { PlaneTilesService } from './scans/plane-tiles.service.js';
 import { ScanRepository } from './scans/scan.repository.js';
 import { ScansController } from './scans/scans.controller.js';
 import { ScansService } from './scans/scans.service.js';
@@ -75,6 +76,7 @@ export class AppModule {
         JobRunner,
         OpenApiService,
         PipelineService,
+        PlaneTilesService,
         QueueRepository,
         ResultEventsRepository,
         ResultRepository,

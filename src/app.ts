@@ -11,6 +11,7 @@ import type { AppConfig } from './config/config.js';
 import { DeliveryService } from './delivery/delivery.service.js';
 import { PipelineService } from './pipeline/pipeline.service.js';
 import { VerdictService } from './review/verdict.service.js';
+import { registerWebApp } from './web/web-app.js';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -27,6 +28,7 @@ export async function startApp(config: AppConfig, options: { logger?: false } = 
   await app.register(multipart, {
     limits: { fileSize: config.limits.maxUploadBytes + 1, files: 64, fields: 8, fieldSize: 1024 * 1024, parts: 80 },
   });
+  registerWebApp(app);
   app.enableShutdownHooks();
   await app.init();
   await app.get(AuthService).ensureFirstAdmin();

@@ -3,18 +3,23 @@ import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, StationOrRoles } from '../auth/auth.decorators.js';
 import { REVIEW_ROLES, type Principal } from '../auth/roles.js';
 import { ApiDoc } from '../common/contract.js';
+import { PlaneTilesService } from './plane-tiles.service.js';
 import type { Layer } from './scan-objects.js';
 import { ScansService, scanResponse } from './scans.service.js';
 
 const jpeg = { mediaType: 'image/jpeg', description: 'an 8-bit JPEG' };
 const dzi = { mediaType: 'application/xml', description: 'Deep Zoom descriptor (OpenSeadragon reads it)' };
 const tile = { mediaType: 'image/jpeg', description: 'one Deep Zoom tile' };
+const losslessTile = { mediaType: 'image/png', description: 'one lossless 16-bit tile: 8-bit RGB PNG, red = high byte, green = low byte, blue 0 (value = red * 256 + green)' };
 const IMMUTABLE = 'private, max-age=86400, immutable';
 
 @Controller('api/v1/scans')
 @StationOrRoles(...REVIEW_ROLES)
 export class ScansController {
-  constructor(private readonly scans: ScansService) {}
+  constructor(
+    private readonly scans: ScansService,
+    private readonly planeTiles: PlaneTilesService,
+  ) {}
 
   @Get(':id')
   @ApiDoc({ summary: 'A scan: status (received, converting, queued, failed), manifest, failure', auth: 'user-or-station', responses: { 200: scanResponse } })
@@ -36,6 +41,20 @@ export class ScansController {
     const data = await this.scans.plane(principal, id, view, plane.replace(/\.png$/, ''));
     void reply.type('image/png').header('cache-control', IMMUTABLE);
     return data;
+  }
+
+  @Get(':id/views/:view/planes/:energy/tiles.dzi')
+  @ApiDoc({ summary: 'Deep Zoom descriptor of the lossless 16-bit tiles of a plane (WebGL viewer), e.g. planes/high/tiles.dzi', auth: 'user-or-station', responses: { 200: dzi } })
+  async planeDzi(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Param('view') view: string, @Param('energy') energy: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    const body = await this.planeTiles.dzi(p, id, view, energy);
+    void reply.type('application/xml').header('cache-control', IMMUTABLE);
+    return body;
+  }
+
+  @Get(':id/views/:view/planes/:energy/tiles_files/:level/:tile')
+  @ApiDoc({ summary: 'One lossless 16-bit tile of a plane: tiles_files/{level}/{col}_{row}.png (red = high byte, green = low byte)', auth: 'user-or-station', responses: { 200: losslessTile } })
+  planeTile(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Param('view') view: string, @Param('energy') energy: string, @Param('level') level: string, @Param('tile') name: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    return this.send(reply, 'image/png', this.planeTiles.tile(p, id, view, energy, level, name));
   }
 
   @Get(':id/views/:view/thumbnail')

@@ -1,0 +1,4 @@
+/** The image viewer of the workstation: everything OpenSeadragon-specific lives in this folder. */
+export { ScanViewer, type DrawnRect, type ScanViewerOptions } from './scan-viewer';
+export { deepZoom8Bit, type TileSourceProvider } from './tile-sources';
+export { CATEGORIES, type Category, type Layer, type Region, type ViewInfo } from './types';
