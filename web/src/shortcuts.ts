@@ -7,6 +7,8 @@ export interface Shortcut {
   run(event: KeyboardEvent): void;
   /** Shown in the help but handled elsewhere (e.g. Shift+drag). */
   display?: string;
+  /** Heading the shortcut is listed under in the help (e.g. "Image tools"); ungrouped ones come first. */
+  group?: string;
 }
 
 let screenShortcuts: Shortcut[] = [];
@@ -24,9 +26,14 @@ export function toggleHelp(): void {
     return;
   }
   help?.remove();
-  const rows = [...screenShortcuts, ...globalShortcuts].map((shortcut) =>
-    h('tr', {}, h('td', {}, h('kbd', {}, shortcut.display ?? (shortcut.key.length === 1 ? shortcut.key.toUpperCase() : shortcut.key))), h('td', {}, shortcut.label)),
-  );
+  const all = [...screenShortcuts, ...globalShortcuts];
+  const groups = [undefined, ...new Set(all.map((shortcut) => shortcut.group).filter((group) => group !== undefined))];
+  const rows = groups.flatMap((group) => [
+    group ? h('tr', { class: 'group' }, h('th', { colspan: 2 }, group)) : null,
+    ...all
+      .filter((shortcut) => shortcut.group === group)
+      .map((shortcut) => h('tr', {}, h('td', {}, h('kbd', {}, shortcut.display ?? (shortcut.key.length === 1 ? shortcut.key.toUpperCase() : shortcut.key))), h('td', {}, shortcut.label))),
+  ]);
   help = h(
     'dialog',
     { class: 'help', 'aria-label': 'Keyboard shortcuts' },

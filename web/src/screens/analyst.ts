@@ -3,7 +3,7 @@ import { h, replace } from '../dom';
 import { formatDateTime, formatDuration, formatNumber } from '../format';
 import type { Screen } from '../screen';
 import type { Shortcut } from '../shortcuts';
-import { CATEGORIES, type Category, type Region, ScanViewer, type ViewInfo } from '../viewer';
+import { CATEGORIES, type Category, type Region, ScanViewer, type ViewInfo, imageToolShortcuts, imageToolbar } from '../viewer';
 
 type Claim = ClaimBody;
 interface ClaimBody {
@@ -27,7 +27,7 @@ interface Manifest {
   scanner?: { vendor?: string; model?: string | null };
   acquiredAt?: string | null;
   conveyance?: { containers?: { number: string; checkDigitValid: boolean }[]; licencePlates?: string[]; declarations?: string[]; fields?: Record<string, unknown> };
-  views?: { id: string; width: number; height: number; planes?: { energy: string }[] }[];
+  views?: { id: string; width: number; height: number; airValue?: number; pixelSpacingMm?: { x: number; y: number } | null; planes?: { energy: string }[] }[];
 }
 interface Metadata {
   declaredGoods?: string;
@@ -99,7 +99,15 @@ export function analystScreen(_session: Session): Screen {
     const metadata = (scan.metadata ?? {}) as Metadata;
     const views: ViewInfo[] = [...(manifest.views ?? [])]
       .sort((a, b) => order(a.id) - order(b.id))
-      .map((view) => ({ id: view.id, width: view.width, height: view.height, hasMaterial: (view.planes ?? []).some((plane) => plane.energy === 'low') }));
+      .map((view) => ({
+        id: view.id,
+        width: view.width,
+        height: view.height,
+        hasMaterial: (view.planes ?? []).some((plane) => plane.energy === 'low'),
+        airValue: view.airValue,
+        pixelSpacingMm: view.pixelSpacingMm ?? null,
+        energies: (view.planes ?? []).map((plane) => plane.energy),
+      }));
 
     viewer = new ScanViewer({
       scanId: scan.id,
@@ -154,8 +162,11 @@ export function analystScreen(_session: Session): Screen {
             { class: 'image-tools' },
             layerButton,
             h('button', { class: 'ghost', onclick: () => viewer?.home() }, 'Fit ', h('kbd', {}, 'H')),
-            h('span', { class: 'muted' }, 'Drag to pan · wheel to zoom · Shift+drag to mark a region'),
+            h('span', { class: 'muted' }, 'Drag to pan · wheel to zoom · Shift+drag to mark a region · right drag for window/level'),
           ),
+          imageToolbar(viewer, (on) => {
+            if ((viewer?.currentLayer === 'material') !== on) toggleLayerRef();
+          }),
           viewer.element,
         ),
         h(
@@ -336,6 +347,17 @@ export function analystScreen(_session: Session): Screen {
       },
     })),
     { key: 'shift-drag', display: 'Shift + drag', label: 'Mark a region on the image', run: () => undefined },
+    ...imageToolShortcuts(
+      () => viewer,
+      (on) => {
+        if ((viewer?.currentLayer === 'material') !== on) toggleLayerRef();
+      },
+    ).map((shortcut) => ({
+      ...shortcut,
+      run: (event: KeyboardEvent) => {
+        if (claim && !lockLost) shortcut.run(event);
+      },
+    })),
   ];
 
   idle();

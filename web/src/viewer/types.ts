@@ -20,4 +20,10 @@ export interface ViewInfo {
   height: number;
   /** Dual energy: a material map exists. */
   hasMaterial: boolean;
+  /** Plane value of unobstructed air (manifest); the 16-bit shader's attenuation reference. */
+  airValue?: number;
+  /** Physical size of one pixel (manifest); the ruler measures in millimetres when known. */
+  pixelSpacingMm?: { x: number; y: number } | null;
+  /** Energies of the view's planes (high/low, or single): which 16-bit tiles exist. */
+  energies?: string[];
 }
