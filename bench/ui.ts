@@ -3,27 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { chromium } from 'playwright-core';
 import { generateScan } from '../libs/imaging/src/synthetic/index.js';
 import { writeScannerInput } from '../libs/scanner-adapters/src/scanner-input.writer.js';
+import { launchChromium } from '../test/ui/browser.js';
 import { startServiceProcess } from './service-process.js';
 import { percentile } from './stats.js';
 
 const ADMIN_PASSWORD = 'bench-admin-password';
 const ANALYST_PASSWORD = 'bench-analyst-password';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const CHROMIUM = process.env.NIIX_CHROMIUM ?? '/usr/bin/chromium';
-/** WebGL2 in headless Chromium without a GPU: SwiftShader WebGL, software compositing (see test/ui/viewer.e2e-spec.ts). */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--enable-unsafe-swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 export interface ViewerFigures {
   claimToFirstTilesP50: number;
@@ -65,7 +53,7 @@ export async function benchViewer(log: (line: string) => void, options = { cases
   const scan = generateScan({ seed: 2026, kind: 'container', width: options.width, height: options.height, concealed: 2 });
   const template = await writeScannerInput('raw:aurora-ax6', scan);
   const service = await startServiceProcess({ NIIX_DATA_DIR: dataDir, REDIS_URL, NIIX_REDIS_PREFIX: prefix, NIIX_ADMIN_PASSWORD: ADMIN_PASSWORD, NIIX_LOG_LEVEL: 'warn' });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   try {
     const url = service.url;
     const admin = (await json<{ token: string }>(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) })).body.token;

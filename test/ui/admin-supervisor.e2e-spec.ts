@@ -1,15 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { generateScan } from '../../libs/imaging/src/synthetic/index.js';
 import { writeScannerInput } from '../../libs/scanner-adapters/src/scanner-input.writer.js';
 import { ADMIN_PASSWORD, type TestService, scanForm, startTestService } from '../service.harness.js';
 import { writeScreenshots } from './screenshots.js';
+import { ensureWebBuilt, launchChromium, until } from './browser.js';
+import { freePort } from '../../src/common/free-port.js';
 
-const CHROMIUM = process.env.NIIX_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const PASSWORD = 'analyst-password-1';
 const POOL = 'baltic-east';
 /** Conditions in the page: the supervisor screen polls every 3 s, the undelivered list every 5 s. */
@@ -17,30 +14,8 @@ const WAIT_MS = 20_000;
 /** Set NIIX_UI_SCREENSHOTS=<folder> to write analyst.png, supervisor.png and admin.png there (docs/screenshots). */
 const SCREENSHOTS = process.env.NIIX_UI_SCREENSHOTS;
 
-function ensureWebBuilt(): void {
-  if (existsSync(path.resolve('web/dist/index.html'))) return;
-  execFileSync('npm', ['run', 'build:web'], { stdio: 'inherit' });
-}
 
-/** Waits on a condition (no fixed sleeps): polls until `check` returns a value that is not false/undefined/null. */
-async function until<T>(check: () => Promise<T | false | null | undefined>, what: string, timeoutMs = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== false && value !== null && value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
-/** A loopback port nobody listens on: webhooks to it are refused at once. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Claim {
   claimId: string;
@@ -68,7 +43,7 @@ describe('supervisor and admin screens in the browser', () => {
     ensureWebBuilt();
     const [started, launched] = await Promise.all([
       startTestService({ env: { NIIX_DELIVERY_ATTEMPTS: '1', NIIX_DELIVERY_BACKOFF_MS: '50' } }),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
+      launchChromium(),
     ]);
     service = started;
     browser = launched;
@@ -236,7 +211,7 @@ describe('supervisor and admin screens in the browser', () => {
 
     // the webhook gives up after its one attempt; the admin screen lists it (it polls)
     const listed = async () => (await service.request<Undelivered>('GET', '/api/v1/admin/undelivered', { token: service.adminToken })).body.results.find((result) => result.scanId === lostId);
-    const entry = await until(listed, 'the result to be undelivered');
+    const entry = await until(listed, 'the result to be undelivered', WAIT_MS);
     expect(entry.attempts).toBe(1);
     const row = adminPage.locator(`#undelivered tr[data-result="${entry.resultId}"]`);
     await row.waitFor({ timeout: WAIT_MS });
@@ -252,7 +227,7 @@ describe('supervisor and admin screens in the browser', () => {
     expect(redelivered.status()).toBe(202);
     expect(await redelivered.json()).toEqual({ resultId: entry.resultId, status: 'scheduled' });
     expect(await adminPage.textContent('.notice')).toContain('sent again');
-    await until(async () => (await listed())?.attempts === 2, 'the second attempt');
+    await until(async () => (await listed())?.attempts === 2, 'the second attempt', WAIT_MS);
     await adminPage.waitForFunction((id) => document.querySelector(`#undelivered tr[data-result="${id}"] td[data-field=attempts]`)?.textContent === '2', entry.resultId, { timeout: WAIT_MS });
   });
 

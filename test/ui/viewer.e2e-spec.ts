@@ -1,42 +1,19 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { attenuationLut, greyLut } from '../../libs/imaging/src/display.js';
 import { type MaterialColourClass, classifyColour, materialMap } from '../../libs/imaging/src/material-map.js';
 import { type SyntheticScan, generateScan } from '../../libs/imaging/src/synthetic/index.js';
 import { writeScannerInput } from '../../libs/scanner-adapters/src/scanner-input.writer.js';
 import { type TestService, scanForm, startTestService } from '../service.harness.js';
+import { ensureWebBuilt, launchChromium } from './browser.js';
 
-const CHROMIUM = process.env.NIIX_CHROMIUM ?? '/usr/bin/chromium';
-/**
- * WebGL2 in headless Chromium without a GPU (checked with Chromium 156): WebGL runs on ANGLE over SwiftShader
- * (software Vulkan) even with --disable-gpu, which keeps the page's compositing in software Skia; that is about 8
- * times faster here than also compositing through SwiftShader (--use-gl=angle --use-angle=swiftshader, which gives
- * WebGL2 too). --enable-unsafe-swiftshader opts in to the SwiftShader WebGL fallback that Chromium is phasing out
- * without the flag.
- */
-const CHROMIUM_WEBGL_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--enable-unsafe-swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const PASSWORD = 'analyst-password-1';
 /** Set NIIX_UI_SCREENSHOTS=<folder> to keep a screenshot of the material colouring (for review). */
 const SCREENSHOTS = process.env.NIIX_UI_SCREENSHOTS;
 const WIDTH = 1200;
 const HEIGHT = 400;
 
-function ensureWebBuilt(): void {
-  if (existsSync(path.resolve('web/dist/index.html'))) return;
-  execFileSync('npm', ['run', 'build:web'], { stdio: 'inherit' });
-}
 
 interface Probe {
   material: MaterialColourClass;
@@ -110,7 +87,7 @@ describe('16-bit image tools in the browser', () => {
     const found = sceneWithThreeClasses();
     scan = found.scan;
     points = found.points;
-    const [started, launched] = await Promise.all([startTestService(), chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_WEBGL_ARGS })]);
+    const [started, launched] = await Promise.all([startTestService(), launchChromium()]);
     service = started;
     browser = launched;
     const station = (await service.request<{ id: string; apiKey: string }>('POST', '/api/v1/stations', { token: service.adminToken, json: { name: 'Koidula rail', country: 'EE', vendor: 'Aurora' } })).body;

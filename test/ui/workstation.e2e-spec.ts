@@ -1,34 +1,15 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { generateScan } from '../../libs/imaging/src/synthetic/index.js';
 import { writeScannerInput } from '../../libs/scanner-adapters/src/scanner-input.writer.js';
 import { type TestService, scanForm, startTestService } from '../service.harness.js';
+import { ensureWebBuilt, launchChromium, until } from './browser.js';
 
-const CHROMIUM = process.env.NIIX_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const PASSWORD = 'analyst-password-1';
-const WAIT_MS = 15_000;
 /** Set NIIX_UI_SCREENSHOTS=<folder> to keep screenshots of the screens (for docs and review). */
 const SCREENSHOTS = process.env.NIIX_UI_SCREENSHOTS;
 
-/** The service serves web/dist: build it once when it is missing (npm run build does it otherwise). */
-function ensureWebBuilt(): void {
-  if (existsSync(path.resolve('web/dist/index.html'))) return;
-  execFileSync('npm', ['run', 'build:web'], { stdio: 'inherit' });
-}
 
-/** Waits on a condition (no fixed sleeps): polls until `check` returns a value that is not false/undefined/null. */
-async function until<T>(check: () => Promise<T | false | null | undefined>, what: string, timeoutMs = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== false && value !== null && value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface StationResult {
   scanId: string;
@@ -53,7 +34,7 @@ describe('analyst workstation in the browser', () => {
     ensureWebBuilt();
     const [started, launched] = await Promise.all([
       startTestService({ env: { NIIX_CLAIM_LOCK_SECONDS: '6' } }),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }),
+      launchChromium(),
     ]);
     service = started;
     browser = launched;
