@@ -1,6 +1,5 @@
 import { crc32, deflateSync } from 'node:zlib';
-import { ConversionError } from '../adapter.js';
-import { syntheticScan, withInputFiles } from '../raw-profile/synthetic-scan.testing.js';
+import { conversionFailure, syntheticScan, withInputFiles } from '../raw-profile/synthetic-scan.testing.js';
 import { airEstimate, ImageAdapter } from './image.adapter.js';
 import { writeImages } from './image.writer.js';
 
@@ -29,14 +28,6 @@ function rgbPng(width: number, height: number, pixel: (x: number, y: number) => 
   return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
 }
 
-async function failure(promise: Promise<unknown>): Promise<ConversionError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConversionError);
-  return error as ConversionError;
-}
 
 describe(ImageAdapter.name, () => {
   it('sniffs PNG and JPEG by magic bytes only', async () => {
@@ -102,12 +93,12 @@ describe(ImageAdapter.name, () => {
     const [file] = await writeImages(scan);
     const corrupt = Buffer.from(file.data);
     corrupt.fill(0x55, 100, 400);
-    const error = await withInputFiles([{ name: 'bad.png', data: corrupt }], (input) => failure(adapter.convert(input)));
+    const error = await withInputFiles([{ name: 'bad.png', data: corrupt }], (input) => conversionFailure(adapter.convert(input)));
     expect(error.code).toBe('malformed_input');
     expect(error.message).toMatch(/bad\.png/);
-    const truncated = await withInputFiles([{ name: 'cut.png', data: file.data.subarray(0, 30) }], (input) => failure(adapter.convert(input)));
+    const truncated = await withInputFiles([{ name: 'cut.png', data: file.data.subarray(0, 30) }], (input) => conversionFailure(adapter.convert(input)));
     expect(truncated.code).toBe('malformed_input');
-    const big = await withInputFiles([file], (input) => failure(adapter.convert(input)), 1000);
+    const big = await withInputFiles([file], (input) => conversionFailure(adapter.convert(input)), 1000);
     expect(big.code).toBe('too_many_pixels');
   });
 });

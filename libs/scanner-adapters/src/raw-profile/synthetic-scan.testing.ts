@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Energy } from '../../../exchange-format/src/manifest.js';
-import type { Conversion, ConversionInput, InputFile, ScanToWrite, ScannerAdapter } from '../adapter.js';
+import { ConversionError, type Conversion, type ConversionInput, type InputFile, type ScanToWrite, type ScannerAdapter } from '../adapter.js';
 
 /**
  * Test helpers shared by the adapter specs (not used by production code): small synthetic scans, plane
@@ -142,3 +142,13 @@ export function describeGolden(fixturesDir: string, cases: GoldenCase[]): void {
 }
 
 const EXPECTED = 'expected.json';
+
+/** The ConversionError a conversion rejects with (fails the test when it resolves or throws something else). */
+export async function conversionFailure(promise: Promise<unknown>): Promise<ConversionError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ConversionError);
+  return error as ConversionError;
+}

@@ -1,5 +1,4 @@
-import { ConversionError } from '../adapter.js';
-import { syntheticScan, withInputFiles } from '../raw-profile/synthetic-scan.testing.js';
+import { conversionFailure, syntheticScan, withInputFiles } from '../raw-profile/synthetic-scan.testing.js';
 import { TiffSidecarAdapter } from './tiff-sidecar.adapter.js';
 import { parseTiffSidecar } from './tiff-sidecar.schema.js';
 import { writeTiffSidecar } from './tiff-sidecar.writer.js';
@@ -11,14 +10,6 @@ scan.views.forEach((v) => {
   v.planes[1].nominalEnergy = '4MV';
 });
 
-async function failure(promise: Promise<unknown>): Promise<ConversionError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConversionError);
-  return error as ConversionError;
-}
 
 describe(TiffSidecarAdapter.name, () => {
   it('sniffs TIFF as primary and both sidecar spellings as companion', async () => {
@@ -72,7 +63,7 @@ describe(TiffSidecarAdapter.name, () => {
 
   it('refuses a TIFF without a sidecar', async () => {
     const files = (await writeTiffSidecar(scan)).filter((f) => f.name.endsWith('.tif'));
-    const error = await withInputFiles(files, (input) => failure(adapter.convert(input)));
+    const error = await withInputFiles(files, (input) => conversionFailure(adapter.convert(input)));
     expect(error.code).toBe('incomplete_scan');
     expect(error.message).toMatch(/top-high\.tif.* came without the sidecar/);
   });
@@ -80,18 +71,18 @@ describe(TiffSidecarAdapter.name, () => {
   it('refuses a sidecar naming a file that was not sent, and a TIFF the sidecar does not name', async () => {
     const files = await writeTiffSidecar(scan);
     const withoutOne = files.filter((f) => f.name !== 'side-low.tif');
-    const error = await withInputFiles(withoutOne, (input) => failure(adapter.convert(input)));
+    const error = await withInputFiles(withoutOne, (input) => conversionFailure(adapter.convert(input)));
     expect(error.code).toBe('incomplete_scan');
     expect(error.message).toBe('the sidecar sidecar.json describes side-low.tif, which was not sent');
     const extra = [...files, { name: 'extra.tif', data: files[0].data }];
-    const error2 = await withInputFiles(extra, (input) => failure(adapter.convert(input)));
+    const error2 = await withInputFiles(extra, (input) => conversionFailure(adapter.convert(input)));
     expect(error2.code).toBe('incomplete_scan');
     expect(error2.message).toMatch(/does not describe extra\.tif/);
   });
 
   it('checks the declared size before decoding', async () => {
     const files = await writeTiffSidecar(scan);
-    const error = await withInputFiles(files, (input) => failure(adapter.convert(input)), 300 * 119);
+    const error = await withInputFiles(files, (input) => conversionFailure(adapter.convert(input)), 300 * 119);
     expect(error.code).toBe('too_many_pixels');
   });
 
@@ -100,12 +91,12 @@ describe(TiffSidecarAdapter.name, () => {
     const sidecar = JSON.parse(files[files.length - 1].data.toString('utf8')) as { files: { energy?: string }[] };
     sidecar.files[0].energy = 'medium';
     const bad = [...files.slice(0, -1), { name: 'sidecar.json', data: Buffer.from(JSON.stringify(sidecar)) }];
-    const error = await withInputFiles(bad, (input) => failure(adapter.convert(input)));
+    const error = await withInputFiles(bad, (input) => conversionFailure(adapter.convert(input)));
     expect(error.code).toBe('malformed_input');
     expect(error.message).toMatch(/sidecar\.json is invalid: field "files\.0\.energy"/);
 
     const corrupt = files.map((f) => (f.name === 'top-low.tif' ? { name: f.name, data: f.data.subarray(0, 60) } : f));
-    const error2 = await withInputFiles(corrupt, (input) => failure(adapter.convert(input)));
+    const error2 = await withInputFiles(corrupt, (input) => conversionFailure(adapter.convert(input)));
     expect(error2.code).toBe('malformed_input');
     expect(error2.message).toMatch(/top-low\.tif/);
   });
@@ -115,7 +106,7 @@ describe(TiffSidecarAdapter.name, () => {
     const sidecar = JSON.parse(files[files.length - 1].data.toString('utf8')) as { files: { pages: { index: number }[] }[] };
     sidecar.files[1].pages[1].index = 2;
     const bad = [...files.slice(0, -1), { name: 'sidecar.json', data: Buffer.from(JSON.stringify(sidecar)) }];
-    const error = await withInputFiles(bad, (input) => failure(adapter.convert(input)));
+    const error = await withInputFiles(bad, (input) => conversionFailure(adapter.convert(input)));
     expect(error.code).toBe('incomplete_scan');
     expect(error.message).toMatch(/page 2 of side\.tif, which has 2 page/);
   });
