@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { generateScan } from '../libs/imaging/src/synthetic/index.js';
 import { DicosAdapter } from '../libs/scanner-adapters/src/dicos/dicos.adapter.js';
 import { writeScannerInput } from '../libs/scanner-adapters/src/scanner-input.writer.js';
@@ -11,6 +10,7 @@ import { type ServiceProcess, startServiceProcess } from './service-process.js';
 import { benchViewer } from './ui.js';
 import { benchWorklist } from './worklist.js';
 import { percentile, seconds } from './stats.js';
+import { deleteRedisKeys } from '../test/redis.js';
 
 /**
  * niix benchmarks: the built service runs as its own process (embedded defaults for ingest, PostgreSQL for the
@@ -282,10 +282,7 @@ ${results.join('\n')}
     ingestReport = report;
   } finally {
     await service.stop();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    await deleteRedisKeys(REDIS_URL, `${prefix}:*`);
     rmSync(dataDir, { recursive: true, force: true });
   }
 

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { generateScan } from '../libs/imaging/src/synthetic/index.js';
 import { writeScannerInput } from '../libs/scanner-adapters/src/scanner-input.writer.js';
 import { launchChromium } from '../test/ui/browser.js';
 import { startServiceProcess } from './service-process.js';
 import { percentile } from './stats.js';
+import { deleteRedisKeys } from '../test/redis.js';
 
 const ADMIN_PASSWORD = 'bench-admin-password';
 const ANALYST_PASSWORD = 'bench-analyst-password';
@@ -159,10 +159,7 @@ export async function benchViewer(log: (line: string) => void, options = { cases
   } finally {
     await browser.close();
     await service.stop();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    await deleteRedisKeys(REDIS_URL, `${prefix}:*`);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

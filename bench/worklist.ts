@@ -10,6 +10,7 @@ import { ScanRepository } from '../src/scans/scan.repository.js';
 import { createTestPostgres } from '../test/postgres.js';
 import { startServiceProcess } from './service-process.js';
 import { percentile } from './stats.js';
+import { deleteRedisKeys } from '../test/redis.js';
 
 const ADMIN_PASSWORD = 'bench-admin-password';
 
@@ -170,6 +171,7 @@ export async function benchWorklist(log: (line: string) => void, options = { cas
     await service.stop();
     receiver.close();
     await database.drop();
+    await deleteRedisKeys(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', `${prefix}:*`);
   }
 }
 

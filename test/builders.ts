@@ -1,4 +1,5 @@
 import { ApiError } from '../src/common/api-error.js';
+import type { ResultRow } from '../src/results/result-body.js';
 import type { ScanRow } from '../src/scans/scan.repository.js';
 
 /** A scan row as the repository returns it; tests override what they care about. */
@@ -35,4 +36,17 @@ export async function refusal(promise: Promise<unknown>): Promise<{ status: numb
   if (!(error instanceof ApiError)) throw error;
   const body = error.getResponse() as { error: { message: string } };
   return { status: error.getStatus(), code: error.code, message: body.error.message };
+}
+
+/** A result row as the repository returns it, not yet acked, delivered or given up. */
+export function resultRow(overrides: Partial<ResultRow> & Pick<ResultRow, 'id' | 'stationId' | 'scanId' | 'body' | 'createdAt'>): ResultRow {
+  return {
+    kind: 'verdict',
+    ackedAt: null,
+    deliveredAt: null,
+    deliveryAttempts: 0,
+    lastDeliveryError: null,
+    undeliveredAt: null,
+    ...overrides,
+  };
 }

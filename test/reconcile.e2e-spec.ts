@@ -1,10 +1,10 @@
-import { Redis } from 'ioredis';
 import { generateScan } from '../libs/imaging/src/synthetic/index.js';
 import { writeScannerInput } from '../libs/scanner-adapters/src/scanner-input.writer.js';
 import { AuditRepository } from '../src/audit/audit.repository.js';
 import { PipelineService } from '../src/pipeline/pipeline.service.js';
 import { QueueRepository } from '../src/queue/queue.repository.js';
 import { TEST_REDIS_URL, type TestService, scanForm, startTestService } from './service.harness.js';
+import { deleteRedisKeys } from './redis.js';
 
 /**
  * The database is the system of record: scans received while no converter runs, whose jobs are then lost with
@@ -32,11 +32,7 @@ describe('reconciliation of the queues with the database (PostgreSQL)', () => {
       ids.push(response.body.id);
     }
     // nothing converts them (api role only); now Redis loses every job
-    const redis = new Redis(TEST_REDIS_URL);
-    const keys = await redis.keys(`${api.config.redis.prefix}:*`);
-    expect(keys.length).toBeGreaterThan(0);
-    await redis.del(...keys);
-    redis.disconnect();
+    expect(await deleteRedisKeys(TEST_REDIS_URL, `${api.config.redis.prefix}:*`)).toBeGreaterThan(0);
 
     // two reconciliation passes (the API process's own) put each scan back exactly once
     const pipeline = api.app.get(PipelineService);

@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Redis } from 'ioredis';
 import { startApp } from '../src/app.js';
 import { type AppConfig, loadConfig } from '../src/config/config.js';
 import { createTestPostgres } from './postgres.js';
 import { startS3rver, type TestS3 } from './s3.js';
+import { deleteRedisKeys } from './redis.js';
 
 export const TEST_REDIS_URL = process.env.NIIX_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
@@ -138,10 +138,7 @@ export async function startTestService(
     async close() {
       await app.close();
       if (shared) return; // the first instance owns and cleans the data
-      const redis = new Redis(TEST_REDIS_URL);
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
-      redis.disconnect();
+      await deleteRedisKeys(TEST_REDIS_URL, `${prefix}:*`);
       await s3?.close();
       await dropDatabase?.();
       rmSync(dir, { recursive: true, force: true });

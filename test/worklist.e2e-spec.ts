@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import dicomParser from 'dicom-parser';
-import { Redis } from 'ioredis';
 import { readThreatDetectionReport } from '../libs/scanner-adapters/src/dicos/tdr.writer.js';
 import { ScanRepository } from '../src/scans/scan.repository.js';
 import { WorklistService } from '../src/review/worklist.service.js';
 import { TEST_REDIS_URL, type TestService, startTestService } from './service.harness.js';
+import { deleteRedisKeys } from './redis.js';
 
 interface Claim {
   claimId: string;
@@ -215,10 +215,7 @@ describe.each(['postgres', 'pglite'] as const)('analyst work pool end to end on 
 
   it('puts every waiting case back once after Redis lost the pool', async () => {
     const seeded = await seed(Array.from({ length: 10 }, () => ({})));
-    const redis = new Redis(TEST_REDIS_URL);
-    const keys = await redis.keys(`${service.config.redis.prefix}:review-*`);
-    await redis.del(...keys);
-    redis.disconnect();
+    expect(await deleteRedisKeys(TEST_REDIS_URL, `${service.config.redis.prefix}:review-*`)).toBeGreaterThan(0);
     const worklist = service.app.get(WorklistService);
     expect(await worklist.reconcile()).toBe(10);
     expect(await worklist.reconcile()).toBe(0);

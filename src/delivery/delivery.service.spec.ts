@@ -15,6 +15,7 @@ import { StationRepository, type StationRow } from '../stations/station.reposito
 import { DeliveryService, WEBHOOK_TIMEOUT_MS, WebhookFailedError } from './delivery.service.js';
 import { verifyWebhook } from './webhook-signature.js';
 import { WebhookTransport } from './webhook.transport.js';
+import { resultRow as buildResultRow } from '../../test/builders.js';
 
 const NOW = new Date('2025-03-01T10:00:00Z');
 const T = NOW.getTime() / 1000;
@@ -24,22 +25,15 @@ const SECRET = 'niixw_secret';
 const admin: UserPrincipal = { kind: 'user', id: 'a0a0a0a0-0000-4000-8000-000000000001', username: 'admin', roles: ['admin'] };
 const context: JobContext = { attempt: 3, progress: () => Promise.resolve() };
 
-function resultRow(overrides: Partial<ResultRow> = {}): ResultRow {
-  return {
+const resultRow = (overrides: Partial<ResultRow> = {}): ResultRow =>
+  buildResultRow({
     id: 42,
     stationId: STATION_ID,
     scanId: SCAN_ID,
-    kind: 'verdict',
     body: { reference: 'lane-2/0042', declarations: [], containers: ['CSQU3054383'], licencePlates: [], decision: 'clear', regions: [], note: null, decidedAt: '2025-03-01T09:59:00.000Z' },
     createdAt: new Date('2025-03-01T09:59:30Z'),
-    ackedAt: null,
-    deliveredAt: null,
-    deliveryAttempts: 0,
-    lastDeliveryError: null,
-    undeliveredAt: null,
     ...overrides,
-  };
-}
+  });
 
 function stationRow(overrides: Partial<StationRow> = {}): StationRow {
   return strictValue<StationRow>('StationRow', { id: STATION_ID, name: 'Narva road 2', callbackUrl: 'https://lane2.example/niix', webhookSecret: SECRET, ...overrides });

@@ -9,6 +9,7 @@ import type { ResultBody, ResultRow } from './result-body.js';
 import { type ResultListener, ResultEventsRepository } from './result-events.repository.js';
 import { ResultRepository } from './result.repository.js';
 import { HEARTBEAT_MS, type ResultSink, ResultsService } from './results.service.js';
+import { resultRow as buildResultRow } from '../../test/builders.js';
 
 const NOW = new Date('2025-03-01T10:00:00Z');
 const STATION_ID = '5d1e8c2a-7b6f-4e0d-8a9b-1c2d3e4f5a6b';
@@ -20,22 +21,15 @@ const scan = {
 };
 const verdict = { decision: 'inspect', regions: [], note: 'check the rear', decidedAt: '2025-03-01T09:59:00.000Z' };
 
-function resultRow(id: number, overrides: Partial<ResultRow> = {}): ResultRow {
-  return {
+const resultRow = (id: number, overrides: Partial<ResultRow> = {}): ResultRow =>
+  buildResultRow({
     id,
     stationId: STATION_ID,
     scanId: `scan-${id}`,
-    kind: 'verdict',
     body: { reference: null, declarations: [], containers: [], licencePlates: [], ...verdict },
     createdAt: NOW,
-    ackedAt: null,
-    deliveredAt: null,
-    deliveryAttempts: 0,
-    lastDeliveryError: null,
-    undeliveredAt: null,
     ...overrides,
-  };
-}
+  });
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
