@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Energy, Manifest } from '../../libs/exchange-format/src/manifest.js';
+import type { Energy } from '../../libs/exchange-format/src/manifest.js';
 import { planePath } from '../../libs/exchange-format/src/package.js';
 import {
   type PlanePyramid,
@@ -122,13 +122,9 @@ export class PlaneTilesService {
     return planeTile(pyramid, z, col, row);
   }
 
-  /** The plane of a scan this principal may read (ScansService.readable), with its size from the manifest. */
+  /** The plane of a scan this principal may read (ScansService.readablePlane), with its tile geometry. */
   private async locate(principal: Principal, id: string, viewId: string, energy: string): Promise<LocatedPlane> {
-    const scan = await this.scans.readable(principal, id);
-    if (!scan.manifest) throw ApiError.conflict('scan_not_ready', `scan ${scan.id} is ${scan.status} and has no exchange package yet`);
-    const view = (scan.manifest as Manifest).views.find((candidate) => candidate.id === viewId);
-    const plane = view?.planes.find((candidate) => candidate.energy === energy);
-    if (!view || !plane) throw ApiError.notFound('plane_not_found', `scan ${id} has no ${energy} plane in view ${viewId}`);
+    const { scan, view, plane } = await this.scans.readablePlane(principal, id, viewId, energy);
     return { scanId: scan.id, viewId: view.id, energy: plane.energy, geometry: planeTileGeometry(view.width, view.height) };
   }
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { originalPartPath, writeBundle } from '../../libs/exchange-format/src/bundle.js';
-import { ENERGIES, type Manifest } from '../../libs/exchange-format/src/manifest.js';
+import { ENERGIES, type Manifest, type PlaneEntry, type ViewEntry } from '../../libs/exchange-format/src/manifest.js';
 import { type PackagePart, planePath } from '../../libs/exchange-format/src/package.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import { type Principal, REVIEW_ROLES, hasAnyRole } from '../auth/roles.js';
@@ -88,13 +88,7 @@ export class ScansService {
 
   /** A lossless 16-bit plane of the exchange package. */
   async plane(principal: Principal, id: string, viewId: string, energy: string): Promise<Buffer> {
-    const scan = await this.readable(principal, id);
-    const manifest = this.manifestOf(scan);
-    const view = manifest.views.find((candidate) => candidate.id === viewId);
-    const plane = view?.planes.find((candidate) => candidate.energy === energy);
-    if (!view || !plane || !(ENERGIES as readonly string[]).includes(energy)) {
-      throw ApiError.notFound('plane_not_found', `scan ${id} has no ${energy} plane in view ${viewId}`);
-    }
+    const { scan, view, plane } = await this.readablePlane(principal, id, viewId, energy);
     await this.recordView(principal, scan.id, `plane/${energy}`, viewId);
     return this.object(scanObjects.packagePart(scan.id, planePath(view.id, plane.energy)), `the ${energy} plane of view ${viewId}`);
   }
@@ -116,6 +110,17 @@ export class ScansService {
       }
     }
     return writeBundle(manifest, parts());
+  }
+
+  /** A plane of the exchange package of a scan this principal may read; 409 before conversion, 404 when absent. */
+  async readablePlane(principal: Principal, id: string, viewId: string, energy: string): Promise<{ scan: ScanRow; view: ViewEntry; plane: PlaneEntry }> {
+    const scan = await this.readable(principal, id);
+    const view = this.manifestOf(scan).views.find((candidate) => candidate.id === viewId);
+    const plane = view?.planes.find((candidate) => candidate.energy === energy);
+    if (!view || !plane || !(ENERGIES as readonly string[]).includes(energy)) {
+      throw ApiError.notFound('plane_not_found', `scan ${id} has no ${energy} plane in view ${viewId}`);
+    }
+    return { scan, view, plane };
   }
 
   /** The scan if this principal may read it; 404 otherwise, so other stations' scan ids reveal nothing. */
