@@ -35,6 +35,7 @@ import { VerdictService } from './review/verdict.service.js';
 import { WorklistController } from './review/worklist.controller.js';
 import { WorklistService } from './review/worklist.service.js';
 import { PlaneTilesService } from './scans/plane-tiles.service.js';
+import { ScanObjectsWriter } from './scans/scan-objects.writer.js';
 import { ScanRepository } from './scans/scan.repository.js';
 import { ScansController } from './scans/scans.controller.js';
 import { ScansService } from './scans/scans.service.js';
@@ -83,6 +84,7 @@ export class AppModule {
         ResultsService,
         ReviewQueueRepository,
         ReviewRepository,
+        ScanObjectsWriter,
         ScanRepository,
         ScansService,
         Secrets,

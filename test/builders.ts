@@ -6,6 +6,7 @@ import type { ScanRow } from '../src/scans/scan.repository.js';
 export function scanRow(overrides: Partial<ScanRow> & Pick<ScanRow, 'id' | 'stationId'>): ScanRow {
   return {
     status: 'received',
+    purpose: 'live',
     idempotencyKey: null,
     contentSha256: 'c'.repeat(64),
     metadata: {},

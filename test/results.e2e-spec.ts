@@ -124,14 +124,14 @@ describe.each(['pglite', 'postgres'] as const)('results end to end on %s', (data
     return String(row.id);
   }
 
-  async function scans(station: CreatedStation, count: number): Promise<{ id: string; stationId: string; metadata: unknown }[]> {
+  async function scans(station: CreatedStation, count: number): Promise<{ id: string; stationId: string; metadata: unknown; purpose: 'live' }[]> {
     const uploaded = [];
     for (let i = 0; i < count; i++) {
       const metadata = { reference: `ref-${seed}`, containers: ['CSQU3054383'], licencePlates: ['ABC123'], declarations: [`25EE${seed}`] };
       const files = await writeScannerInput('raw:aurora-ax6', generateScan({ seed: seed++, kind: 'truck', width: 320, height: 100 }));
       const accepted = await service.request<{ id: string }>('POST', '/api/v1/scans', { token: station.apiKey, body: scanForm(files, metadata) });
       expect(accepted.status).toBe(202);
-      uploaded.push({ id: accepted.body.id, stationId: station.id, metadata });
+      uploaded.push({ id: accepted.body.id, stationId: station.id, metadata, purpose: 'live' as const });
     }
     for (const scan of uploaded) expect((await service.waitForScan(scan.id, station.apiKey)).status).toBe('queued');
     return uploaded;

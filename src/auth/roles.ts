@@ -5,11 +5,19 @@ export type Role = (typeof ROLES)[number];
 /** Roles that may look at any live scan (the central analysis centre). */
 export const REVIEW_ROLES: Role[] = ['admin', 'supervisor', 'analyst'];
 
+/** Roles that build training sets from the archive and read its decided scans. */
+export const TRAINER_ROLES: Role[] = ['admin', 'trainer'];
+
 export interface UserPrincipal {
   kind: 'user';
   id: string;
   username: string;
   roles: Role[];
+  /**
+   * A scan this one request may read although the roles alone would not allow it: set only by the training
+   * service, after it checked that the case is shown to this trainee (or that the caller is a trainer).
+   */
+  grantedScanId?: string;
 }
 
 export interface StationPrincipal {

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   boolean,
+  doublePrecision,
   bigserial,
   index,
   integer,
@@ -83,6 +84,12 @@ export const poolMembers = pgTable(
 
 export const SCAN_STATUSES = ['received', 'converting', 'queued', 'decided', 'failed'] as const;
 export type ScanStatus = (typeof SCAN_STATUSES)[number];
+/** A training-only scan (a threat projected into an archived one) is `preparing`, then `ready` or `failed`; never queued. */
+export const TRAINING_SCAN_STATUSES = ['preparing', 'ready', 'failed'] as const;
+export type TrainingScanStatus = (typeof TRAINING_SCAN_STATUSES)[number];
+/** `live`: sent by a station, reviewed, answered. `training`: made by niix for training; never reaches a pool, a station or live figures. */
+export const SCAN_PURPOSES = ['live', 'training'] as const;
+export type ScanPurpose = (typeof SCAN_PURPOSES)[number];
 
 /** One scan of one conveyance at one station: the system of record for its state. */
 export const scans = pgTable(
@@ -92,7 +99,8 @@ export const scans = pgTable(
     stationId: uuid('station_id')
       .notNull()
       .references(() => stations.id),
-    status: text('status').$type<ScanStatus>().notNull(),
+    status: text('status').$type<ScanStatus | TrainingScanStatus>().notNull(),
+    purpose: text('purpose').$type<ScanPurpose>().notNull().default('live'),
     /** The station's Idempotency-Key header, when sent. */
     idempotencyKey: text('idempotency_key'),
     /** sha-256 over the sha-256 of every uploaded file in order: the same content sent again is the same scan. */
@@ -125,6 +133,7 @@ export const scans = pgTable(
     index('scans_status_idx').on(table.status),
     index('scans_station_received_idx').on(table.stationId, table.receivedAt),
     index('scans_pool_status_idx').on(table.pool, table.status),
+    index('scans_purpose_status_idx').on(table.purpose, table.status),
   ],
 );
 
@@ -248,4 +257,119 @@ export const auditEvents = pgTable(
     detail: jsonb('detail').notNull().default({}),
   },
   (table) => [index('audit_scan_idx').on(table.scanId)],
+);
+
+/** Threat items for threat image projection: small dual-energy transmission images of one object, with a mask. */
+export const threatItems = pgTable('threat_items', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull(),
+  category: text('category').notNull(),
+  description: text('description').notNull().default(''),
+  width: integer('width').notNull(),
+  height: integer('height').notNull(),
+  airValue: integer('air_value').notNull(),
+  pixelSpacingMm: doublePrecision('pixel_spacing_mm').notNull(),
+  /** `starter`: made by the synthetic generator at first start; `upload`: a trainer's own. */
+  source: text('source').$type<'starter' | 'upload'>().notNull(),
+  /** The starter item this row was made from, so the starter set is made once. */
+  starterKey: text('starter_key').unique(),
+  /** Retired items are kept (cases made from them still refer to them) but not used for new sets. */
+  retiredAt: timestamp('retired_at', { withTimezone: true }),
+  createdBy: uuid('created_by').references(() => users.id),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+});
+
+export const TRAINING_MODES = ['exam', 'practice'] as const;
+export type TrainingMode = (typeof TRAINING_MODES)[number];
+export const TRAINING_SET_STATUSES = ['preparing', 'ready', 'failed'] as const;
+export type TrainingSetStatus = (typeof TRAINING_SET_STATUSES)[number];
+
+/** A trainer's exercise: archived cases and projected-threat cases, answered in exam or practice mode. */
+export const trainingSets = pgTable('training_sets', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull(),
+  mode: text('mode').$type<TrainingMode>().notNull(),
+  /** Station names and plates are hidden from trainees (sets shared across countries). */
+  hideIdentity: boolean('hide_identity').notNull().default(false),
+  status: text('status').$type<TrainingSetStatus>().notNull(),
+  failureMessage: text('failure_message'),
+  createdBy: uuid('created_by')
+    .notNull()
+    .references(() => users.id),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  readyAt: timestamp('ready_at', { withTimezone: true }),
+});
+
+/**
+ * One case of a set with its truth. `archived`: a decided live scan shown as it was, the truth from the station's
+ * outcome and the verdict's regions. `projected`: a training-only scan made by projecting a threat item into a
+ * clean archived scan, the truth being the item's region.
+ */
+export const trainingCases = pgTable(
+  'training_cases',
+  {
+    id: uuid('id').primaryKey(),
+    setId: uuid('set_id')
+      .notNull()
+      .references(() => trainingSets.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    kind: text('kind').$type<'archived' | 'projected'>().notNull(),
+    /** The scan shown: the archived scan itself, or the training-only scan of a projection. */
+    scanId: uuid('scan_id')
+      .notNull()
+      .references(() => scans.id),
+    /** For a projection: the clean archived scan it was made from. */
+    sourceScanId: uuid('source_scan_id').references(() => scans.id),
+    threatItemId: uuid('threat_item_id').references(() => threatItems.id),
+    threat: boolean('threat').notNull(),
+    categories: text('categories').array().notNull(),
+    /** Truth regions (pixel rectangles per view); filled for a projection once it is made. */
+    regions: jsonb('regions').notNull(),
+    status: text('status').$type<'preparing' | 'ready' | 'failed'>().notNull(),
+  },
+  (table) => [index('training_cases_set_idx').on(table.setId, table.position)],
+);
+
+/** A set assigned to one trainee, with that trainee's own shuffled order of the cases. */
+export const trainingSessions = pgTable(
+  'training_sessions',
+  {
+    id: uuid('id').primaryKey(),
+    setId: uuid('set_id')
+      .notNull()
+      .references(() => trainingSets.id, { onDelete: 'cascade' }),
+    traineeId: uuid('trainee_id')
+      .notNull()
+      .references(() => users.id),
+    /** Case ids in the order this trainee sees them. */
+    caseOrder: jsonb('case_order').$type<string[]>().notNull(),
+    assignedBy: uuid('assigned_by')
+      .notNull()
+      .references(() => users.id),
+    assignedAt: timestamp('assigned_at', { withTimezone: true }).notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (table) => [uniqueIndex('training_sessions_set_trainee').on(table.setId, table.traineeId), index('training_sessions_trainee_idx').on(table.traineeId)],
+);
+
+/** A case shown to a trainee (shownAt) and, once answered, the answer and how it scored. */
+export const trainingAnswers = pgTable(
+  'training_answers',
+  {
+    sessionId: uuid('session_id')
+      .notNull()
+      .references(() => trainingSessions.id, { onDelete: 'cascade' }),
+    caseId: uuid('case_id')
+      .notNull()
+      .references(() => trainingCases.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    shownAt: timestamp('shown_at', { withTimezone: true }).notNull(),
+    answeredAt: timestamp('answered_at', { withTimezone: true }),
+    decision: text('decision').$type<'clear' | 'inspect' | 'inconclusive'>(),
+    regions: jsonb('regions'),
+    note: text('note'),
+    outcome: text('outcome').$type<'hit' | 'miss' | 'false_alarm' | 'correct_rejection'>(),
+  },
+  (table) => [primaryKey({ columns: [table.sessionId, table.caseId] })],
 );

@@ -8,6 +8,7 @@ import type { AppConfig } from '../config/config.js';
 import type { JobContext } from '../queue/job-handler.decorator.js';
 import { JobName } from '../queue/jobs.js';
 import { QueueRepository } from '../queue/queue.repository.js';
+import { ScanObjectsWriter } from '../scans/scan-objects.writer.js';
 import { ScanRepository, type ScanFileRow, type ScanRow } from '../scans/scan.repository.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { PipelineService } from './pipeline.service.js';
@@ -90,7 +91,7 @@ describe(PipelineService.name, () => {
     worklist = strictMock(WorklistService);
     // a failed scan's result goes to its station; tests assert the call (expectFailed) or its absence
     results = strictMock(ResultsService, { record: async () => ({}) as Awaited<ReturnType<ResultsService['record']>> });
-    service = new PipelineService(config, storage, new AdapterRegistry([stubAdapter(convert)]), scans, queues, audit, worklist, results, clock);
+    service = new PipelineService(config, storage, new AdapterRegistry([stubAdapter(convert)]), scans, new ScanObjectsWriter(storage), queues, audit, worklist, results, clock);
   });
 
   afterEach(() => jest.restoreAllMocks());

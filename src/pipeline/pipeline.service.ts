@@ -2,21 +2,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { buildPackage, readPackage, serialiseManifest } from '../../libs/exchange-format/src/package.js';
+import { buildPackage, readPackage } from '../../libs/exchange-format/src/package.js';
 import type { ScanMetadata } from '../../libs/exchange-format/src/metadata.js';
 import { type Conversion, ConversionError } from '../../libs/scanner-adapters/src/adapter.js';
 import type { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
-import { type PlaneSet, type ViewRenditions, renderView } from '../../libs/imaging/src/renditions.js';
-import type { DeepZoomArchive } from '../../libs/imaging/src/deep-zoom.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { type JobContext, OnJob, OnJobExhausted } from '../queue/job-handler.decorator.js';
 import { JobName, type JobOf } from '../queue/jobs.js';
 import { QueueRepository } from '../queue/queue.repository.js';
-import { type Layer, type RenditionName, scanObjects } from '../scans/scan-objects.js';
+import { scanObjects } from '../scans/scan-objects.js';
 import { ResultsService } from '../results/results.service.js';
 import { WorklistService } from '../review/worklist.service.js';
+import { ScanObjectsWriter, type RenderedView } from '../scans/scan-objects.writer.js';
 import { ScanRepository, type ScanRow } from '../scans/scan.repository.js';
 import { OBJECT_STORAGE, type ObjectStorage } from '../storage/object-storage.js';
 import { ADAPTER_REGISTRY } from './adapters.provider.js';
@@ -37,6 +36,7 @@ export class PipelineService {
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     @Inject(ADAPTER_REGISTRY) private readonly adapters: AdapterRegistry,
     private readonly scans: ScanRepository,
+    private readonly writer: ScanObjectsWriter,
     private readonly queues: QueueRepository,
     private readonly audit: AuditRepository,
     private readonly worklist: WorklistService,
@@ -114,7 +114,7 @@ export class PipelineService {
           metadata: scan.metadata as ScanMetadata,
           convertedAt: this.clock.now(),
         }),
-        this.renderViews(conversion.views),
+        this.writer.renderViews(conversion.views),
       ]);
       if (built.status === 'rejected') {
         if (built.reason instanceof ConversionError) return await this.fail(scan, built.reason.code, built.reason.message);
@@ -122,10 +122,7 @@ export class PipelineService {
       }
       if (rendered.status === 'rejected') throw rendered.reason;
       await context.progress(80);
-      for (const part of built.value.parts) {
-        await this.storage.put(scanObjects.packagePart(scanId, part.path), part.data, 'image/png');
-      }
-      await this.storage.put(scanObjects.packagePart(scanId, 'manifest.json'), serialiseManifest(built.value.manifest), 'application/json');
+      await this.writer.storePackage(scanId, built.value);
       await this.scans.transition(scanId, ['converting'], { status: 'converting', manifest: built.value.manifest });
       await this.storeRenditions(scanId, rendered.value);
       await context.progress(100);
@@ -141,22 +138,12 @@ export class PipelineService {
     if (!scan || scan.status !== 'converting' || !scan.manifest) return;
     const { views } = await readPackage(scan.manifest, (part) => this.storage.get(scanObjects.packagePart(scanId, part)));
     await context.progress(30);
-    await this.storeRenditions(scanId, await this.renderViews(views));
+    await this.storeRenditions(scanId, await this.writer.renderViews(views));
     await context.progress(100);
   }
 
-  /** One view after the other: a view's planes and images are the largest allocation of a job. */
-  private async renderViews(views: { id: string; width: number; height: number; airValue: number; planes: PlaneSet['planes'] }[]) {
-    const rendered: { viewId: string; renditions: ViewRenditions }[] = [];
-    for (const view of views) rendered.push({ viewId: view.id, renditions: await renderView(view) });
-    return rendered;
-  }
-
-  private async storeRenditions(scanId: string, rendered: { viewId: string; renditions: ViewRenditions }[]): Promise<void> {
-    for (const { viewId, renditions } of rendered) {
-      await this.storeLayer(scanId, viewId, 'grey', renditions);
-      if (renditions.material) await this.storeLayer(scanId, viewId, 'material', renditions.material);
-    }
+  private async storeRenditions(scanId: string, rendered: RenderedView[]): Promise<void> {
+    await this.writer.storeRenditions(scanId, rendered);
     const queued = await this.scans.transition(scanId, ['converting'], { status: 'queued', queuedAt: this.clock.now() });
     if (!queued) return;
     await this.audit.record({ actorType: 'system', actorId: 'pipeline', action: 'scan.queued', scanId });
@@ -171,23 +158,6 @@ export class PipelineService {
     if (!scan) return;
     this.logger.error(`scan ${scanId} failed after repeated errors: ${error.message}`);
     await this.fail(scan, 'internal_error', 'the scan could not be processed because of a fault in niix; operators have been alerted');
-  }
-
-  private async storeLayer(
-    scanId: string,
-    viewId: string,
-    layer: Layer,
-    images: { display: Buffer; thumbnail: Buffer; tiles: DeepZoomArchive },
-  ): Promise<void> {
-    const key = (name: string) => scanObjects.rendition(scanId, viewId, `${layer}-${name}` as RenditionName);
-    const index = { format: images.tiles.format, index: images.tiles.index };
-    await Promise.all([
-      this.storage.put(key('display.jpg'), images.display, 'image/jpeg'),
-      this.storage.put(key('thumbnail.jpg'), images.thumbnail, 'image/jpeg'),
-      this.storage.put(key('tiles.dzi'), Buffer.from(images.tiles.dzi), 'application/xml'),
-      this.storage.put(key('tiles.bin'), images.tiles.archive),
-      this.storage.put(key('tiles.json'), Buffer.from(JSON.stringify(index)), 'application/json'),
-    ]);
   }
 
   private async fail(scan: ScanRow, code: string, message: string): Promise<void> {

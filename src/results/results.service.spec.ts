@@ -16,6 +16,7 @@ const STATION_ID = '5d1e8c2a-7b6f-4e0d-8a9b-1c2d3e4f5a6b';
 const station: StationPrincipal = { kind: 'station', id: STATION_ID, name: 'Lane 2' };
 const scan = {
   id: '0b7f5f0e-4c3a-4a53-9f51-3c3f2d9c1a01',
+  purpose: 'live' as const,
   stationId: STATION_ID,
   metadata: { reference: 'lane-2/0042', containers: ['CSQU3054383'], declarations: ['25EE0001234'], licencePlates: ['ABC123'], riskScore: 40 },
 };
@@ -51,6 +52,11 @@ describe(ResultsService.name, () => {
   afterEach(() => jest.restoreAllMocks());
 
   describe('record', () => {
+    it('refuses a training scan: it carries the station id of its archived scan but must never reach that station', async () => {
+      await expect(service.record({ ...scan, purpose: 'training' }, 'verdict', verdict)).rejects.toThrow(/training scan/);
+      expect(results.insertOnce).not.toHaveBeenCalled();
+    });
+
     it('stores the conveyance with the body, announces the result and schedules its webhook', async () => {
       const row = resultRow(7);
       results.insertOnce.mockResolvedValue({ row, created: true });

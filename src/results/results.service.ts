@@ -1,3 +1,4 @@
+import type { ScanPurpose } from '../database/schema.js';
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { z } from 'zod';
 import { AuditRepository } from '../audit/audit.repository.js';
@@ -58,7 +59,9 @@ export class ResultsService implements OnModuleDestroy {
    * the upload metadata: verdicts `{ decision, regions, note, decidedAt }`, failures `{ failure: { code, message } }`.
    * Throws only when the result could not be stored or its webhook not scheduled; calling again then completes it.
    */
-  async record(scan: { id: string; stationId: string; metadata: unknown }, kind: ResultKind, body: Record<string, unknown>): Promise<ResultRow> {
+  async record(scan: { id: string; stationId: string; metadata: unknown; purpose: ScanPurpose }, kind: ResultKind, body: Record<string, unknown>): Promise<ResultRow> {
+    // A training scan carries the station id of the archived scan it was made from; it must never reach that station.
+    if (scan.purpose !== 'live') throw new Error(`scan ${scan.id} is a ${scan.purpose} scan and has no result for a station`);
     const { row, created } = await this.results.insertOnce({
       stationId: scan.stationId,
       scanId: scan.id,

@@ -138,7 +138,7 @@ export class ReviewRepository {
         overdue: sql<number>`count(*) filter (where ${scans.slaDeadline} < ${now.toISOString()})`,
       })
       .from(scans)
-      .where(eq(scans.status, 'queued'))
+      .where(and(eq(scans.purpose, 'live'), eq(scans.status, 'queued')))
       .groupBy(scans.pool);
     return rows.map((row) => ({
       pool: row.pool,
@@ -153,7 +153,7 @@ export class ReviewRepository {
     return this.database.db
       .select({ scanId: scans.id, pool: scans.pool, queuedAt: scans.queuedAt, decidedAt: scans.decidedAt, slaDeadline: scans.slaDeadline })
       .from(scans)
-      .where(and(eq(scans.status, 'decided'), gt(scans.decidedAt, since)))
+      .where(and(eq(scans.purpose, 'live'), eq(scans.status, 'decided'), gt(scans.decidedAt, since)))
       .orderBy(sql`${scans.decidedAt} desc`)
       .limit(limit);
   }
@@ -171,7 +171,7 @@ export class ReviewRepository {
       })
       .from(scans)
       .leftJoin(verdicts, and(eq(verdicts.scanId, scans.id), eq(verdicts.stage, 'first')))
-      .where(eq(scans.status, 'queued'));
+      .where(and(eq(scans.purpose, 'live'), eq(scans.status, 'queued')));
     return rows;
   }
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { DATABASE } from '../database/database.module.js';
 import type { Database } from '../database/database.js';
-import { type ScanStatus, results, scanFiles, scans } from '../database/schema.js';
+import { type ScanStatus, type TrainingScanStatus, results, scanFiles, scans } from '../database/schema.js';
 
 export type ScanRow = typeof scans.$inferSelect;
 export type ScanFileRow = typeof scanFiles.$inferSelect;
@@ -47,7 +47,7 @@ export class ScanRepository {
   }
 
   /** Moves the scan to `to` only from one of `from`; false when it was in another state. */
-  async transition(id: string, from: ScanStatus[], to: Partial<typeof scans.$inferInsert> & { status: ScanStatus }): Promise<boolean> {
+  async transition(id: string, from: (ScanStatus | TrainingScanStatus)[], to: Partial<typeof scans.$inferInsert> & { status: ScanStatus | TrainingScanStatus }): Promise<boolean> {
     const rows = await this.database.db
       .update(scans)
       .set(to)
@@ -56,20 +56,22 @@ export class ScanRepository {
     return rows.length === 1;
   }
 
+  // Live work only: training scans (purpose `training`) never enter the pipeline's, the pool's or the stations' queries.
+
   /** Scans in a final state whose result for the station was never recorded (a crash in between). */
   async finishedWithoutResult(status: 'decided' | 'failed'): Promise<ScanRow[]> {
     const rows = await this.database.db
       .select({ scan: scans })
       .from(scans)
       .leftJoin(results, eq(results.scanId, scans.id))
-      .where(and(eq(scans.status, status), isNull(results.id)));
+      .where(and(eq(scans.purpose, 'live'), eq(scans.status, status), isNull(results.id)));
     return rows.map((row) => row.scan);
   }
 
-  async idsWithStatus(statuses: ScanStatus[]): Promise<{ id: string; status: ScanStatus; manifest: unknown }[]> {
+  async idsWithStatus(statuses: ScanStatus[]): Promise<{ id: string; status: ScanStatus | TrainingScanStatus; manifest: unknown }[]> {
     return this.database.db
       .select({ id: scans.id, status: scans.status, manifest: scans.manifest })
       .from(scans)
-      .where(inArray(scans.status, statuses));
+      .where(and(eq(scans.purpose, 'live'), inArray(scans.status, statuses)));
   }
 }

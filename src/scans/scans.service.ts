@@ -5,9 +5,9 @@ import { originalPartPath, writeBundle } from '../../libs/exchange-format/src/bu
 import { ENERGIES, type Manifest, type PlaneEntry, type ViewEntry } from '../../libs/exchange-format/src/manifest.js';
 import { type PackagePart, planePath } from '../../libs/exchange-format/src/package.js';
 import { AuditRepository } from '../audit/audit.repository.js';
-import { type Principal, REVIEW_ROLES, hasAnyRole } from '../auth/roles.js';
+import { type Principal, REVIEW_ROLES, TRAINER_ROLES, hasAnyRole } from '../auth/roles.js';
 import { ApiError } from '../common/api-error.js';
-import { SCAN_STATUSES } from '../database/schema.js';
+import { SCAN_STATUSES, type ScanStatus } from '../database/schema.js';
 import { JobName } from '../queue/jobs.js';
 import { QueueRepository } from '../queue/queue.repository.js';
 import { OBJECT_STORAGE, ObjectNotFoundError, type ObjectStorage } from '../storage/object-storage.js';
@@ -27,6 +27,17 @@ export const scanResponse = z.object({
 });
 export type ScanResponse = z.infer<typeof scanResponse>;
 
+/**
+ * Who reads which scan. Live scans: the station that sent them and the analysis centre; trainers read decided
+ * ones (the archive). Training scans: nobody by role; only a request the training service granted.
+ */
+function mayRead(principal: Principal, scan: ScanRow): boolean {
+  if (principal.kind === 'user' && principal.grantedScanId === scan.id) return true;
+  if (scan.purpose !== 'live') return false;
+  if (principal.kind === 'station') return scan.stationId === principal.id;
+  return hasAnyRole(principal, REVIEW_ROLES) || (hasAnyRole(principal, TRAINER_ROLES) && scan.status === 'decided');
+}
+
 const TILE = /^(\d{1,9})_(\d{1,9})\.(jpeg|png)$/;
 const INDEX_CACHE_SIZE = 500;
 
@@ -44,10 +55,13 @@ export class ScansService {
 
   async get(principal: Principal, id: string): Promise<ScanResponse> {
     const scan = await this.readable(principal, id);
+    if (scan.purpose !== 'live' || scan.status === 'preparing' || scan.status === 'ready') {
+      throw ApiError.notFound('scan_not_found', `no scan ${id} that you may read`);
+    }
     const progress = scan.status === 'converting' ? await this.progress(scan) : null;
     return {
       id: scan.id,
-      status: scan.status,
+      status: scan.status as ScanStatus,
       stationId: scan.stationId,
       receivedAt: scan.receivedAt.toISOString(),
       convertingAt: scan.convertingAt?.toISOString() ?? null,
@@ -126,14 +140,13 @@ export class ScansService {
   /** The scan if this principal may read it; 404 otherwise, so other stations' scan ids reveal nothing. */
   async readable(principal: Principal, id: string): Promise<ScanRow> {
     const scan = /^[0-9a-f-]{36}$/.test(id) ? await this.scans.findById(id) : undefined;
-    const allowed = scan && (principal.kind === 'station' ? scan.stationId === principal.id : hasAnyRole(principal, REVIEW_ROLES));
-    if (!scan || !allowed) throw ApiError.notFound('scan_not_found', `no scan ${id} that you may read`);
+    if (!scan || !mayRead(principal, scan)) throw ApiError.notFound('scan_not_found', `no scan ${id} that you may read`);
     return scan;
   }
 
   private async rendered(principal: Principal, id: string, viewId: string): Promise<ScanRow> {
     const scan = await this.readable(principal, id);
-    if (scan.status !== 'queued') {
+    if (scan.status !== 'queued' && scan.status !== 'decided' && scan.status !== 'ready') {
       throw ApiError.conflict('scan_not_ready', `scan ${id} is ${scan.status}; its images exist once it is queued`);
     }
     if (!this.manifestOf(scan).views.some((view) => view.id === viewId)) {

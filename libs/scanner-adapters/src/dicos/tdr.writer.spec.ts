@@ -2,7 +2,14 @@ import dicomParser from 'dicom-parser';
 import type { DataSet } from 'dicom-parser';
 import type { Decision, VerdictRecord } from '../../../exchange-format/src/verdict.js';
 import { DICOS_SOP_CLASS } from './dicom-uids.js';
-import { readThreatDetectionReport, writeThreatDetectionReport, type TdrScan } from './tdr.writer.js';
+import {
+  readThreatDetectionReport,
+  TIP_THREAT_DESCRIPTION,
+  writeGroundTruthReport,
+  writeThreatDetectionReport,
+  type GroundTruthRecord,
+  type TdrScan,
+} from './tdr.writer.js';
 
 const STUDY = '2.25.11111111111111111111111111111111111';
 const SERIES = '2.25.22222222222222222222222222222222222';
@@ -191,5 +198,127 @@ describe('writeThreatDetectionReport', () => {
     expect([0, 1, 2].map((i) => roi?.float('x40101005', i))).toEqual([200, 80, 0]);
     expect(vr(roi, 'x40101006')).toBe('OB'); // 0x40101006 ('OB', '1', "Threat ROI Bitmap"), type 2, empty
     expect(roi?.elements.x40101006.length).toBe(0);
+  });
+});
+
+describe('writeGroundTruthReport', () => {
+  const truth = (projected: boolean, truthRegions: GroundTruthRecord['regions'] = regions): GroundTruthRecord => ({
+    scanId: 'scan-1',
+    projected,
+    regions: truthRegions,
+    recordedAt: '2026-03-02T09:00:00Z',
+    description: 'starter item: pistol',
+  });
+  const polygonOf = (threat: DataSet): (number | undefined)[] => {
+    const representation = first(threat, 'x40101037');
+    return Array.from({ length: 12 }, (_, i) => representation?.float('x4010101d', i));
+  };
+
+  it('writes a projected threat as a GROUND TRUTH TDR whose every PTO carries the TIP label', () => {
+    const file = writeGroundTruthReport(truth(true), scan, { softwareVersion: '1.4.0' });
+    const ds = parse(file);
+    expect(ds.string('x00020002')).toBe(DICOS_SOP_CLASS.threatDetectionReport);
+    expect(ds.string('x00080016')).toBe('1.2.840.10008.5.1.4.1.1.501.3');
+
+    const tdr = readThreatDetectionReport(file);
+    expect(tdr.sopClassUid).toBe(DICOS_SOP_CLASS.threatDetectionReport);
+    expect(tdr.modality).toBe('TDR');
+    // SDICOS ThreatDetectionReport.h, TDR_TYPE / SetTdrType: "GROUND TRUTH"
+    expect(tdr.tdrType).toBe('GROUND TRUTH');
+    expect(tdr.alarmDecision).toBe('ALARM');
+    expect(tdr.alarmDecisionTime).toBe('20260302090000+0000');
+    expect(tdr.alarmDecidedAt).toBe('2026-03-02T09:00:00.000Z');
+    expect(tdr.numberOfTotalObjects).toBe(2);
+    expect(tdr.numberOfAlarmObjects).toBe(2);
+    expect(tdr.operators).toEqual([]);
+    expect(tdr.objects).toEqual([
+      {
+        id: 0,
+        category: 'narcotics',
+        threatCategory: 'CONTRABAND',
+        note: 'dense block behind the pallets; starter item: pistol',
+        projected: true,
+        assessmentFlag: 'THREAT',
+        view: 'top',
+        referencedSopInstanceUid: TOP_SOP,
+        box: { x: 100, y: 50, width: 200, height: 80 },
+      },
+      {
+        id: 1,
+        category: 'weapons',
+        threatCategory: 'PI',
+        note: 'starter item: pistol',
+        projected: true,
+        assessmentFlag: 'THREAT',
+        view: 'side',
+        referencedSopInstanceUid: undefined,
+        box: { x: 0, y: 10, width: 1200, height: 290 },
+      },
+    ]);
+
+    // The TIP label on every PTO, in Threat Category Description (4010,1013, LT) of its ATD Assessment item.
+    const threats = (ds.elements.x40101011.items ?? []).map((item) => item.dataSet as DataSet);
+    expect(threats).toHaveLength(2);
+    const descriptions = threats.map((threat) => first(threat, 'x40101038')?.text('x40101013'));
+    expect(descriptions).toEqual([
+      `narcotics: ${TIP_THREAT_DESCRIPTION}; dense block behind the pallets; starter item: pistol`,
+      `weapons: ${TIP_THREAT_DESCRIPTION}; starter item: pistol`,
+    ]);
+    expect(TIP_THREAT_DESCRIPTION).toBe('projected threat (TIP)');
+    for (const threat of threats) {
+      expect(first(threat, 'x40101038')?.elements.x40101013.vr).toBe('LT');
+      // TIP Type (4010,1039) belongs to the TIP Image Module of an image (SDICOS TipImage.h), not to a PTO.
+      expect(threat.elements.x40101039).toBeUndefined();
+      expect(first(threat, 'x40101038')?.elements.x40101039).toBeUndefined();
+      expect(first(threat, 'x40101037')?.elements.x40101039).toBeUndefined();
+    }
+    expect(ds.elements.x40101039).toBeUndefined();
+
+    // Bounding polygons: the four corners of each truth region, z = 0.
+    expect(threats.map(polygonOf)).toEqual([
+      [100, 50, 0, 300, 50, 0, 300, 130, 0, 100, 130, 0],
+      [0, 10, 0, 1200, 10, 0, 1200, 300, 0, 0, 300, 0],
+    ]);
+    expect(ds.elements.x4010101d).toBeUndefined();
+  });
+
+  it('names no operator and joins the scan study like the OPERATOR report', () => {
+    const ds = parse(writeGroundTruthReport(truth(true), scan));
+    expect(ds.elements.x00081070).toBeUndefined();
+    expect(ds.elements.x00081072).toBeUndefined();
+    expect(ds.string('x0020000d')).toBe(STUDY);
+    expect(first(ds, 'x00081115')?.string('x0020000e')).toBe(SERIES);
+    expect(ds.string('x40101027')).toBe('GROUND TRUTH');
+    expect(ds.elements.x40101027.vr).toBe('CS');
+  });
+
+  it('leaves the TIP label off a truth that was not projected', () => {
+    const file = writeGroundTruthReport({ ...truth(false), description: undefined }, scan);
+    const tdr = readThreatDetectionReport(file);
+    expect(tdr.tdrType).toBe('GROUND TRUTH');
+    expect(tdr.objects.map((object) => [object.projected, object.note])).toEqual([
+      [false, 'dense block behind the pallets'],
+      [false, ''],
+    ]);
+    const descriptions = (parse(file).elements.x40101011.items ?? []).map((item) =>
+      first(item.dataSet, 'x40101038')?.text('x40101013'),
+    );
+    expect(descriptions).toEqual(['narcotics: dense block behind the pallets', 'weapons']);
+  });
+
+  it('writes a clean truth without regions as CLEAR, and refuses a projected truth without regions', () => {
+    const tdr = readThreatDetectionReport(writeGroundTruthReport(truth(false, []), scan));
+    expect([tdr.alarmDecision, tdr.numberOfTotalObjects, tdr.numberOfAlarmObjects, tdr.objects]).toEqual(['CLEAR', 0, 0, []]);
+    expect(() => writeGroundTruthReport(truth(true, []), scan)).toThrow(RangeError);
+  });
+
+  it('refuses a truth region on a view the scan does not have, or outside its view', () => {
+    expect(() => writeGroundTruthReport(truth(true, [{ ...regions[0], view: 'front' }]), scan)).toThrow(RangeError);
+    expect(() => writeGroundTruthReport(truth(true, [{ ...regions[0], y: 390 }]), scan)).toThrow(RangeError);
+  });
+
+  it('does not call the objects of an OPERATOR report projected or not', () => {
+    const tdr = readThreatDetectionReport(writeThreatDetectionReport(verdict('inspect', regions), scan));
+    expect(tdr.objects.map((object) => object.projected)).toEqual([undefined, undefined]);
   });
 });

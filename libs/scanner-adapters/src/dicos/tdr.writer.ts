@@ -1,6 +1,12 @@
 import dicomParser from 'dicom-parser';
 import type { DataSet } from 'dicom-parser';
-import { THREAT_CATEGORIES, type Decision, type ThreatCategory, type VerdictRecord } from '../../../exchange-format/src/verdict.js';
+import {
+  THREAT_CATEGORIES,
+  type Decision,
+  type Region,
+  type ThreatCategory,
+  type VerdictRecord,
+} from '../../../exchange-format/src/verdict.js';
 import { DICOS_SOP_CLASS } from './dicom-uids.js';
 import { element, writePart10, type DicomElement, type DicomItem } from './dicom-writer.js';
 import { newUid } from './dicos.writer.js';
@@ -67,6 +73,27 @@ export const ALARM_DECISION_OF: Record<Decision, 'ALARM' | 'CLEAR' | 'UNKNOWN'> 
   clear: 'CLEAR',
   inconclusive: 'UNKNOWN',
 };
+
+/**
+ * TDR Type (4010,1027) defined terms written by niix. SDICOS ThreatDetectionReport.h (TDR_TYPE, SetTdrType) lists
+ * "MACHINE", "OPERATOR", "GROUND TRUTH", "AGGREGATE", "MOD_AGGREGATE", "UNDEFINED"; ThreatSequence.h (Originating
+ * TDR Type) spells the ground truth term the same way, with a space.
+ */
+export const TDR_TYPE = {
+  operator: 'OPERATOR',
+  groundTruth: 'GROUND TRUTH',
+} as const;
+export type TdrType = (typeof TDR_TYPE)[keyof typeof TDR_TYPE];
+
+/**
+ * How a ground truth TDR labels a projected threat (threat image projection): this text leads the note part of the
+ * PTO's Threat Category Description (4010,1013). DICOS has no PTO-level TIP attribute: TIP Type (4010,1039) (pydicom
+ * _dicom_dict.py 0x40101039 CS "TIP Type"; SDICOS TagDefines.h TAG_TIP_TYPE) belongs to the TIP Image Module of an
+ * image (SDICOS TipImage.h, NEMA IIC 1 v03 section 14.2.8, table 94; defined terms FTI, CTI) and is not part of the
+ * Threat Sequence, ATD Assessment or PTO Representation items (SDICOS ThreatSequence.h, AssessmentSequence.h,
+ * CommonSpecificTDR.h, BaggageSpecificTDR.h), so it is not written into a TDR.
+ */
+export const TIP_THREAT_DESCRIPTION = 'projected threat (TIP)';
 
 /** ATD Assessment Flag (4010,1015) defined terms: HIGH_THREAT, THREAT, NO_THREAT, UNKNOWN (SDICOS AssessmentSequence.h). */
 const ASSESSMENT_FLAG_OF: Record<Decision, 'THREAT' | 'NO_THREAT' | 'UNKNOWN'> = {
@@ -156,24 +183,44 @@ function codeItem(value: string, scheme: string, meaning: string): DicomItem {
   ];
 }
 
+/** Manufacturer (and, for an OPERATOR report, default institution) of the TDR. */
+const manufacturerOf = (options: TdrOptions | undefined): string => options?.manufacturer ?? 'niix';
+
+/** A Threat Category Description: the niix category, then its details (TIP label, notes) when there are any. */
+function describe(category: ThreatCategory, details: (string | undefined)[]): string {
+  const parts = details.filter((detail): detail is string => Boolean(detail));
+  return clip(parts.length > 0 ? `${category}: ${parts.join('; ')}` : category, 10240);
+}
+
+/** What a TDR states, whoever made it (an analyst's verdict, the truth of a training case). */
+interface TdrContent {
+  tdrType: TdrType;
+  alarmDecision: 'ALARM' | 'CLEAR' | 'UNKNOWN';
+  /** ISO 8601 with seconds and zone: the Alarm Decision Time. */
+  decidedAt: string;
+  numberOfAlarmObjects: number;
+  /** One threat object per region, with its ATD Assessment Flag and Threat Category Description. */
+  objects: { region: Region; assessmentFlag: 'THREAT' | 'NO_THREAT' | 'UNKNOWN'; description: string }[];
+  /** Further top-level elements (the operator identification of an OPERATOR report). */
+  extra: DicomElement[];
+}
+
 /**
- * Writes an analyst's verdict as a DICOS Threat Detection Report (TDR Type OPERATOR), explicit VR little endian.
+ * The one TDR writer behind writeThreatDetectionReport and writeGroundTruthReport, explicit VR little endian.
  * The TDR joins the scan's study (its Study Instance UID when given) in a series of its own (a series holds one
  * modality); the scan's images are referenced by the Referenced Series Sequence and, per threat object, by the
- * Referenced Instance Sequence of its PTO representation. Each region becomes one Threat Sequence item: its box as
+ * Referenced Instance Sequence of its PTO representation. Each object becomes one Threat Sequence item: its box as
  * Threat ROI Base / Extents (x, y, 0 / width, height, 0 in the view's pixels, origin top-left) and as a four-corner
- * Bounding Polygon, its niix category (and note) in Threat Category Description, the DICOS term in Threat Category.
+ * Bounding Polygon, its description in Threat Category Description, the DICOS term in Threat Category.
  */
-export function writeThreatDetectionReport(verdict: VerdictRecord, scan: TdrScan, options?: TdrOptions): Buffer {
+function writeReport(content: TdrContent, scan: TdrScan, options: TdrOptions | undefined): Buffer {
   const views = new Map(scan.views.map((view) => [view.id, view]));
   const now = options?.now ?? new Date();
-  const manufacturer = options?.manufacturer ?? 'niix';
   const sopInstanceUid = newUid();
   const stamp = now.toISOString();
-  const alarmObjects = verdict.decision === 'inspect' ? verdict.regions.length : 0;
-  if (verdict.regions.length > 0xffff) throw new RangeError(`too many regions: ${verdict.regions.length}`);
+  if (content.objects.length > 0xffff) throw new RangeError(`too many regions: ${content.objects.length}`);
 
-  const threats: DicomItem[] = verdict.regions.map((region, index) => {
+  const threats: DicomItem[] = content.objects.map(({ region, assessmentFlag, description }, index) => {
     const view = views.get(region.view);
     if (!view) throw new RangeError(`region ${index} marks view ${region.view}, which the scan does not have`);
     if (region.x + region.width > view.width || region.y + region.height > view.height) {
@@ -202,15 +249,14 @@ export function writeThreatDetectionReport(verdict: VerdictRecord, scan: TdrScan
         ]),
       );
     }
-    const description = region.note ? `${region.category}: ${region.note}` : region.category;
     return [
       element(TDR_TAG.potentialThreatObjectId, 'US', index),
       element(TDR_TAG.atdAssessmentSequence, 'SQ', [
         [
           element(TDR_TAG.threatCategory, 'CS', DICOS_THREAT_CATEGORY_OF[region.category]),
-          element(TDR_TAG.threatCategoryDescription, 'LT', clip(description, 10240)),
+          element(TDR_TAG.threatCategoryDescription, 'LT', description),
           element(TDR_TAG.atdAbilityAssessment, 'CS', 'NO_INTERFERENCE'),
-          element(TDR_TAG.atdAssessmentFlag, 'CS', ASSESSMENT_FLAG_OF[verdict.decision]),
+          element(TDR_TAG.atdAssessmentFlag, 'CS', assessmentFlag),
         ],
       ]),
       element(TDR_TAG.ptoRepresentationSequence, 'SQ', [representation]),
@@ -224,39 +270,22 @@ export function writeThreatDetectionReport(verdict: VerdictRecord, scan: TdrScan
     element(TDR_TAG.contentTime, 'TM', stamp.slice(11, 19).replace(/:/g, '')),
     element(TDR_TAG.timezoneOffsetFromUtc, 'SH', '+0000'),
     element(TDR_TAG.modality, 'CS', TDR_MODALITY),
-    element(TDR_TAG.manufacturer, 'LO', clip(manufacturer, 64)),
+    element(TDR_TAG.manufacturer, 'LO', clip(manufacturerOf(options), 64)),
     element(TDR_TAG.studyInstanceUid, 'UI', scan.studyInstanceUid ?? newUid()),
     element(TDR_TAG.seriesInstanceUid, 'UI', newUid()),
     element(TDR_TAG.seriesNumber, 'IS', '1'),
     element(TDR_TAG.instanceNumber, 'IS', '1'),
     element(TDR_TAG.abortFlag, 'CS', 'SUCCESS'),
-    element(TDR_TAG.tdrType, 'CS', 'OPERATOR'),
-    element(TDR_TAG.alarmDecisionTime, 'DT', isoToDicomDateTime(verdict.decidedAt)),
-    element(TDR_TAG.alarmDecision, 'CS', ALARM_DECISION_OF[verdict.decision]),
-    element(TDR_TAG.numberOfTotalObjects, 'US', verdict.regions.length),
-    element(TDR_TAG.numberOfAlarmObjects, 'US', alarmObjects),
+    element(TDR_TAG.tdrType, 'CS', content.tdrType),
+    element(TDR_TAG.alarmDecisionTime, 'DT', isoToDicomDateTime(content.decidedAt)),
+    element(TDR_TAG.alarmDecision, 'CS', content.alarmDecision),
+    element(TDR_TAG.numberOfTotalObjects, 'US', content.objects.length),
+    element(TDR_TAG.numberOfAlarmObjects, 'US', content.numberOfAlarmObjects),
+    ...content.extra,
   ];
   if (threats.length > 0) elements.push(element(TDR_TAG.threatSequence, 'SQ', threats));
   if (scan.stationName) elements.push(element(TDR_TAG.stationName, 'SH', clip(scan.stationName, 16)));
   if (options?.softwareVersion) elements.push(element(TDR_TAG.softwareVersions, 'LO', clip(options.softwareVersion, 64)));
-
-  if (verdict.analysts.length > 0) {
-    elements.push(element(TDR_TAG.operatorsName, 'PN', verdict.analysts.map(personName)));
-    // Single item (SDICOS ThreatDetectionReport.h: required when TDR Type is OPERATOR): the analyst who decided last,
-    // with the DICOS identification encoding type as second code item.
-    const decider = verdict.analysts[verdict.analysts.length - 1];
-    elements.push(
-      element(TDR_TAG.operatorIdentificationSequence, 'SQ', [
-        [
-          element(TDR_TAG.personIdentificationCodeSequence, 'SQ', [
-            codeItem(decider, ANALYST_CODING_SCHEME, decider),
-            codeItem(TEXT_ENCODING.value, TEXT_ENCODING.scheme, TEXT_ENCODING.meaning),
-          ]),
-          element(TDR_TAG.institutionName, 'LO', clip(options?.institutionName ?? manufacturer, 64)),
-        ],
-      ]),
-    );
-  }
 
   const referenced = scan.views.filter((view) => view.sopInstanceUid);
   if (scan.seriesInstanceUid && referenced.length > 0) {
@@ -288,6 +317,94 @@ export function writeThreatDetectionReport(verdict: VerdictRecord, scan: TdrScan
   );
 }
 
+/** Operators' Name and the Operator Identification Sequence of the analysts who decided, first opinion first. */
+function operatorElements(analysts: string[], options: TdrOptions | undefined): DicomElement[] {
+  if (analysts.length === 0) return [];
+  // Single item (SDICOS ThreatDetectionReport.h: required when TDR Type is OPERATOR): the analyst who decided last,
+  // with the DICOS identification encoding type as second code item.
+  const decider = analysts[analysts.length - 1];
+  return [
+    element(TDR_TAG.operatorsName, 'PN', analysts.map(personName)),
+    element(TDR_TAG.operatorIdentificationSequence, 'SQ', [
+      [
+        element(TDR_TAG.personIdentificationCodeSequence, 'SQ', [
+          codeItem(decider, ANALYST_CODING_SCHEME, decider),
+          codeItem(TEXT_ENCODING.value, TEXT_ENCODING.scheme, TEXT_ENCODING.meaning),
+        ]),
+        element(TDR_TAG.institutionName, 'LO', clip(options?.institutionName ?? manufacturerOf(options), 64)),
+      ],
+    ]),
+  ];
+}
+
+/**
+ * Writes an analyst's verdict as a DICOS Threat Detection Report (TDR Type OPERATOR), explicit VR little endian.
+ * Each region becomes one threat object (see writeReport), its niix category (and note) in Threat Category
+ * Description; the deciding analyst is the operator.
+ */
+export function writeThreatDetectionReport(verdict: VerdictRecord, scan: TdrScan, options?: TdrOptions): Buffer {
+  return writeReport(
+    {
+      tdrType: TDR_TYPE.operator,
+      alarmDecision: ALARM_DECISION_OF[verdict.decision],
+      decidedAt: verdict.decidedAt,
+      numberOfAlarmObjects: verdict.decision === 'inspect' ? verdict.regions.length : 0,
+      objects: verdict.regions.map((region) => ({
+        region,
+        assessmentFlag: ASSESSMENT_FLAG_OF[verdict.decision],
+        description: describe(region.category, [region.note]),
+      })),
+      extra: operatorElements(verdict.analysts, options),
+    },
+    scan,
+    options,
+  );
+}
+
+/** The known truth of a training case: its threat regions, and whether they were projected into a clean scan (TIP). */
+export interface GroundTruthRecord {
+  scanId: string;
+  /** The threats were inserted by threat image projection into a real clean scan. */
+  projected: boolean;
+  regions: Region[];
+  /** When the truth was established (ISO 8601 with seconds and zone): the Alarm Decision Time. */
+  recordedAt: string;
+  /** Free text about the truth (e.g. the projected threat item), added to each object's Threat Category Description. */
+  description?: string;
+}
+
+/**
+ * Writes the truth of a training case as a DICOS Threat Detection Report of TDR Type "GROUND TRUTH": one threat
+ * object per truth region (ATD Assessment Flag THREAT; Alarm Decision ALARM, or CLEAR without regions). When the
+ * threats were projected (TIP), each object's Threat Category Description reads
+ * "<category>: projected threat (TIP)[; <note>][; <description>]" (see TIP_THREAT_DESCRIPTION). No operator is named.
+ */
+export function writeGroundTruthReport(truth: GroundTruthRecord, scan: TdrScan, options?: TdrOptions): Buffer {
+  if (truth.projected && truth.regions.length === 0) {
+    throw new RangeError(`the projected truth of scan ${truth.scanId} has no region to label as projected`);
+  }
+  return writeReport(
+    {
+      tdrType: TDR_TYPE.groundTruth,
+      alarmDecision: truth.regions.length > 0 ? 'ALARM' : 'CLEAR',
+      decidedAt: truth.recordedAt,
+      numberOfAlarmObjects: truth.regions.length,
+      objects: truth.regions.map((region) => ({
+        region,
+        assessmentFlag: 'THREAT',
+        description: describe(region.category, [
+          truth.projected ? TIP_THREAT_DESCRIPTION : undefined,
+          region.note,
+          truth.description,
+        ]),
+      })),
+      extra: [],
+    },
+    scan,
+    options,
+  );
+}
+
 /** A box in a view's pixels, origin top-left. */
 export interface TdrBox {
   x: number;
@@ -302,7 +419,13 @@ export interface TdrObject {
   category: string | undefined;
   /** Threat Category (4010,1012), a DICOS defined term. */
   threatCategory: string | undefined;
+  /** The rest of Threat Category Description, without the TIP label. */
   note: string;
+  /**
+   * TIP labelling: true when Threat Category Description carries TIP_THREAT_DESCRIPTION (a projected threat), false
+   * for an unlabelled object of a GROUND TRUTH report, undefined otherwise (other TDR types do not say).
+   */
+  projected: boolean | undefined;
   assessmentFlag: string | undefined;
   /** From PTO Location Description ("view <id>") when written by niix. */
   view: string | undefined;
@@ -316,6 +439,7 @@ export interface ThreatDetectionReport {
   sopInstanceUid: string | undefined;
   studyInstanceUid: string | undefined;
   modality: string | undefined;
+  /** TDR Type (4010,1027) as written, e.g. OPERATOR or GROUND TRUTH (TDR_TYPE). */
   tdrType: string | undefined;
   alarmDecision: string | undefined;
   /** Alarm Decision Time (4010,102B) as written (DICOM DT). */
@@ -344,7 +468,14 @@ function readBox(roi: DataSet | undefined): TdrBox | undefined {
   return { x, y, width, height };
 }
 
-function readObject(threat: DataSet): TdrObject {
+/** A note without the TIP label that may lead it (TIP_THREAT_DESCRIPTION, then "; " before further details). */
+function splitTipLabel(note: string): { labelled: boolean; rest: string } {
+  if (!note.startsWith(TIP_THREAT_DESCRIPTION)) return { labelled: false, rest: note };
+  const rest = note.slice(TIP_THREAT_DESCRIPTION.length);
+  return { labelled: true, rest: rest.startsWith('; ') ? rest.slice(2) : rest.trimStart() };
+}
+
+function readObject(threat: DataSet, tdrType: string | undefined): TdrObject {
   const assessment = items(threat, TDR_TAG.atdAssessmentSequence)[0];
   const representation = items(threat, TDR_TAG.ptoRepresentationSequence)[0];
   const threatCategory = assessment?.string(key(TDR_TAG.threatCategory));
@@ -352,12 +483,14 @@ function readObject(threat: DataSet): TdrObject {
   const split = description.indexOf(': ');
   const head = split < 0 ? description : description.slice(0, split);
   const known = (THREAT_CATEGORIES as readonly string[]).includes(head);
+  const tip = splitTipLabel(known ? (split < 0 ? '' : description.slice(split + 2)) : description);
   const location = representation?.string(key(TDR_TAG.ptoLocationDescription));
   return {
     id: threat.uint16(key(TDR_TAG.potentialThreatObjectId)),
     category: known ? head : threatCategory,
     threatCategory,
-    note: known ? (split < 0 ? '' : description.slice(split + 2)) : description,
+    note: tip.rest,
+    projected: tip.labelled ? true : tdrType === TDR_TYPE.groundTruth ? false : undefined,
     assessmentFlag: assessment?.string(key(TDR_TAG.atdAssessmentFlag)),
     view: location?.startsWith('view ') ? location.slice(5) : undefined,
     referencedSopInstanceUid: representation
@@ -372,18 +505,19 @@ export function readThreatDetectionReport(buffer: Uint8Array): ThreatDetectionRe
   const ds = dicomParser.parseDicom(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength));
   const alarmDecisionTime = ds.string(key(TDR_TAG.alarmDecisionTime));
   const operators = (ds.string(key(TDR_TAG.operatorsName)) ?? '').split('\\').map((name) => name.trim()).filter(Boolean);
+  const tdrType = ds.string(key(TDR_TAG.tdrType));
   return {
     sopClassUid: ds.string(key(TDR_TAG.sopClassUid)),
     sopInstanceUid: ds.string(key(TDR_TAG.sopInstanceUid)),
     studyInstanceUid: ds.string(key(TDR_TAG.studyInstanceUid)),
     modality: ds.string(key(TDR_TAG.modality)),
-    tdrType: ds.string(key(TDR_TAG.tdrType)),
+    tdrType,
     alarmDecision: ds.string(key(TDR_TAG.alarmDecision)),
     alarmDecisionTime,
     alarmDecidedAt: alarmDecisionTime === undefined ? undefined : dicomDateTimeToIso(alarmDecisionTime),
     numberOfTotalObjects: ds.uint16(key(TDR_TAG.numberOfTotalObjects)),
     numberOfAlarmObjects: ds.uint16(key(TDR_TAG.numberOfAlarmObjects)),
     operators,
-    objects: items(ds, TDR_TAG.threatSequence).map(readObject),
+    objects: items(ds, TDR_TAG.threatSequence).map((threat) => readObject(threat, tdrType)),
   };
 }
