@@ -8,6 +8,8 @@ import { z } from 'zod';
 export const EXCHANGE_FORMAT = 'niix-exchange';
 /** Version written by this code. Readers accept any 1.x: minor versions only add optional fields. */
 export const EXCHANGE_FORMAT_VERSION = '1.0';
+/** Version of packages that use the 1.1 addition (the `training` section of a projected-threat scan). */
+export const EXCHANGE_FORMAT_VERSION_TRAINING = '1.1';
 /** `$id` of the published JSON Schema of the manifest. */
 export const MANIFEST_SCHEMA_ID = 'urn:niix:schema:exchange-manifest:1';
 
@@ -114,6 +116,25 @@ export const manifestSchema = z.object({
         .describe("Set when the package was imported from another centre's bundle: the scan it came from"),
     })
     .describe('Where the package comes from'),
+  training: z
+    .object({
+      purpose: z.literal('training').describe('Made by niix for training; never a live scan'),
+      sourceScanId: z.string().describe('The clean archived scan the threats were projected into'),
+      projectedThreats: z
+        .array(
+          z.object({
+            threatItemId: z.string(),
+            name: z.string(),
+            category: z.string(),
+            view: z.string(),
+            region: z.object({ x: z.number().int(), y: z.number().int(), width: z.number().int(), height: z.number().int() }),
+            placement: z.object({ x: z.number(), y: z.number(), scale: z.number(), rotationDeg: z.number() }),
+          }),
+        )
+        .min(1),
+    })
+    .optional()
+    .describe('Since 1.1, only in training scans made by threat image projection (TIP): the projected threats and where they lie'),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 

@@ -5,6 +5,7 @@ import {
   ENERGIES,
   EXCHANGE_FORMAT,
   EXCHANGE_FORMAT_VERSION,
+  EXCHANGE_FORMAT_VERSION_TRAINING,
   type Energy,
   type Manifest,
   manifestSchema,
@@ -67,6 +68,8 @@ export interface BuildPackageInput {
   originals: OriginalFile[];
   metadata: ScanMetadata;
   convertedAt: Date;
+  /** Only for a training scan made by threat image projection; the package is then version 1.1. */
+  training?: Manifest['training'];
 }
 
 export interface BuiltPackage {
@@ -207,7 +210,7 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
   }));
   const candidate = {
     format: EXCHANGE_FORMAT,
-    version: EXCHANGE_FORMAT_VERSION,
+    version: input.training ? EXCHANGE_FORMAT_VERSION_TRAINING : EXCHANGE_FORMAT_VERSION,
     scanId: input.scanId,
     stationId: input.stationId,
     scanner: conversion.scanner,
@@ -221,6 +224,7 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
       warnings: conversion.warnings,
       ...(conversion.importedFrom ? { importedFrom: conversion.importedFrom } : {}),
     },
+    ...(input.training ? { training: input.training } : {}),
   };
   const result = manifestSchema.safeParse(candidate);
   if (!result.success) {
