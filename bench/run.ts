@@ -1,5 +1,5 @@
 import { execSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -7,6 +7,7 @@ import { generateScan } from '../libs/imaging/src/synthetic/index.js';
 import { DicosAdapter } from '../libs/scanner-adapters/src/dicos/dicos.adapter.js';
 import { writeScannerInput } from '../libs/scanner-adapters/src/scanner-input.writer.js';
 import { type ServiceProcess, startServiceProcess } from './service-process.js';
+import { benchTraining, trainingSection } from './training.js';
 import { benchViewer } from './ui.js';
 import { benchWorklist } from './worklist.js';
 import { percentile, seconds } from './stats.js';
@@ -17,6 +18,9 @@ import { deleteRedisKeys } from '../test/redis.js';
  * work pool); this process plays the stations, the analysts and (through headless Chromium) the workstation.
  * Results go to docs/benchmarks.md with the machine described.
  *   npm run bench            (about 10 minutes on 2 cores)
+ *   BENCH_ONLY=training node dist/bench/run.js   (after npm run build: only the training part; replaces the
+ *                            "## Training" section of docs/benchmarks.md and keeps the rest of the file)
+ * Sizes: BENCH_WIDTH, BENCH_HEIGHT (scan), BENCH_TRAINING_CASES, BENCH_TRAINING_PROJECTED (training set).
  */
 
 const WIDTH = Number(process.env.BENCH_WIDTH ?? 8000);
@@ -118,13 +122,48 @@ function machine(): string {
   ].join('\n');
 }
 
-/** BENCH_ONLY=ingest or BENCH_ONLY=pool runs one part (for development; docs/benchmarks.md wants both). */
+/**
+ * BENCH_ONLY=ingest runs the ingest part and prints it (for development; docs/benchmarks.md wants every part).
+ * BENCH_ONLY=training runs the training part and puts its section into the existing docs/benchmarks.md.
+ */
 const ONLY = process.env.BENCH_ONLY;
+const REPORT = path.resolve('docs/benchmarks.md');
+
+/**
+ * The report with its "## Training" section replaced by `section` (a section runs to the next "## " heading);
+ * without one, the section goes before "## How to read them", or at the end.
+ */
+function withTrainingSection(report: string, section: string): string {
+  const body = section.replace(/^\n+/, '').replace(/\n*$/, '\n');
+  const start = report.search(/^## Training$/m);
+  if (start !== -1) {
+    const rest = report.slice(start + 1).search(/^## /m);
+    const end = rest === -1 ? report.length : start + 1 + rest;
+    return `${report.slice(0, start)}${body}${end < report.length ? '\n' : ''}${report.slice(end)}`;
+  }
+  const howTo = report.search(/^## How to read them$/m);
+  if (howTo !== -1) return `${report.slice(0, howTo)}${body}\n${report.slice(howTo)}`;
+  return `${report.replace(/\n*$/, '\n')}\n${body}`;
+}
+
+/** BENCH_ONLY=training: the training part alone, its section written into the existing report. */
+async function trainingOnly(log: (line: string) => void): Promise<void> {
+  log('training: the service as its own process on its embedded defaults');
+  const { figures } = await benchTraining(log);
+  const date = new Date().toISOString().slice(0, 10);
+  const machineLine = machine().split('\n').map((line) => line.replace(/^- /, '')).join('; ');
+  const standalone = trainingSection(figures, `Run on its own (\`BENCH_ONLY=training\`, bench/training.ts) on ${date}; machine: ${machineLine}.`);
+  const existing = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '# Benchmarks\n';
+  writeFileSync(REPORT, withTrainingSection(existing, standalone));
+  log('wrote the "## Training" section of docs/benchmarks.md');
+  console.log(standalone);
+}
 
 async function main(): Promise<void> {
+  const log = (line: string) => console.log(`[bench] ${line}`);
+  if (ONLY === 'training') return trainingOnly(log);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'niix-bench-'));
   const prefix = `niixbench${randomBytes(3).toString('hex')}`;
-  const log = (line: string) => console.log(`[bench] ${line}`);
   log(`generating a ${WIDTH} x ${HEIGHT} dual-energy scan`);
   const generatedAt = performance.now();
   const scan = generateScan({ seed: 2026, kind: 'container', width: WIDTH, height: HEIGHT, concealed: 2 });
@@ -333,8 +372,10 @@ plane's 16-bit pyramid on its first tile request). A window/level change only re
 | window/level change → repaint | p50 ${viewer.windowLevelRepaintP50.toFixed(1)} ms, p95 ${viewer.windowLevelRepaintP95.toFixed(1)} ms | p95 ≤ 100 ms | ${mark(viewer.windowLevelRepaintP95 <= 100)} |
 | 20,000 x 2,500 scan (${wide.samples.claimToFirstTiles.length} cases): claim → first tiles / → 16-bit tiles / window/level repaint | p95 ${wide.claimToFirstTilesP95.toFixed(0)} ms / ${wide.claimToSixteenBitP95.toFixed(0)} ms / ${wide.windowLevelRepaintP95.toFixed(1)} ms | | |
 `;
-  const report = ingestReport.replace('\n## How to read them', `${poolReport}${viewerReport}\n## How to read them`);
-  writeFileSync(path.resolve('docs/benchmarks.md'), report);
+  log('training: archive, a set with projected threats, a trainee, the trainer');
+  const training = await benchTraining(log);
+  const report = ingestReport.replace('\n## How to read them', `${poolReport}${viewerReport}${training.section}\n## How to read them`);
+  writeFileSync(REPORT, report);
   log('wrote docs/benchmarks.md');
   console.log(report);
 }

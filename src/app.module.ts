@@ -37,12 +37,21 @@ import { WorklistService } from './review/worklist.service.js';
 import { PlaneTilesService } from './scans/plane-tiles.service.js';
 import { ScanObjectsWriter } from './scans/scan-objects.writer.js';
 import { ScanRepository } from './scans/scan.repository.js';
+import { ScanImagesController } from './scans/scan-images.controller.js';
 import { ScansController } from './scans/scans.controller.js';
 import { ScansService } from './scans/scans.service.js';
 import { StationRepository } from './stations/station.repository.js';
 import { StationsController } from './stations/stations.controller.js';
 import { StationsService } from './stations/stations.service.js';
 import { StorageModule } from './storage/storage.module.js';
+import { ProjectionService } from './training/projection.service.js';
+import { ThreatLibraryService } from './training/threat-library.service.js';
+import { TrainingController } from './training/training.controller.js';
+import { TrainingRepository } from './training/training.repository.js';
+import { TrainingScoresService } from './training/training-scores.service.js';
+import { TrainingSessionsController } from './training/training-sessions.controller.js';
+import { TrainingSessionsService } from './training/training-sessions.service.js';
+import { TrainingSetsService } from './training/training-sets.service.js';
 
 @Module({})
 export class AppModule {
@@ -56,6 +65,9 @@ export class AppModule {
         StationsController,
         IngestController,
         ScansController,
+        ScanImagesController,
+        TrainingController,
+        TrainingSessionsController,
         WorklistController,
         PoolsController,
         ResultsController,
@@ -78,6 +90,7 @@ export class AppModule {
         OpenApiService,
         PipelineService,
         PlaneTilesService,
+        ProjectionService,
         QueueRepository,
         ResultEventsRepository,
         ResultRepository,
@@ -90,6 +103,11 @@ export class AppModule {
         Secrets,
         StationRepository,
         StationsService,
+        ThreatLibraryService,
+        TrainingRepository,
+        TrainingScoresService,
+        TrainingSessionsService,
+        TrainingSetsService,
         UserRepository,
         VerdictService,
         WebhookTransport,

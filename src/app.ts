@@ -11,6 +11,7 @@ import type { AppConfig } from './config/config.js';
 import { DeliveryService } from './delivery/delivery.service.js';
 import { PipelineService } from './pipeline/pipeline.service.js';
 import { VerdictService } from './review/verdict.service.js';
+import { ProjectionService } from './training/projection.service.js';
 import { registerWebApp } from './web/web-app.js';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -36,6 +37,7 @@ export async function startApp(config: AppConfig, options: { logger?: false } = 
   await app.get(PipelineService).reconcile();
   await app.get(VerdictService).reconcileResults();
   await app.get(DeliveryService).reconcile();
+  await app.get(ProjectionService).reconcile();
   await app.listen({ port: config.port, host: config.host });
   new Logger('niix').log(`listening on ${await app.getUrl()} with roles ${[...config.roles].join(', ')}`);
   return app;

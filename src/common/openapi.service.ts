@@ -31,7 +31,8 @@ export class OpenApiService {
     for (const wrapper of this.discovery.getControllers()) {
       const instance = wrapper.instance as object | undefined;
       if (!instance) continue;
-      const prefix = String(Reflect.getMetadata(PATH_METADATA, wrapper.metatype as object) ?? '');
+      // A controller may serve the same routes under several prefixes (@Controller([...])).
+      const prefixes = ([] as unknown[]).concat(Reflect.getMetadata(PATH_METADATA, wrapper.metatype as object) ?? '').map(String);
       const prototype = Object.getPrototypeOf(instance) as Record<string, unknown>;
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         const handler = prototype[name] as object;
@@ -39,9 +40,11 @@ export class OpenApiService {
         const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
         if (!doc || method === undefined) continue;
         const routePath = String(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
-        const full = `/${[prefix, routePath].filter(Boolean).join('/')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1').replace(/:(\w+)/g, '{$1}');
         const body = Reflect.getMetadata(BODY_SCHEMA, handler) as z.ZodType | undefined;
-        (paths[full] ??= {})[RequestMethod[method].toLowerCase()] = this.operation(full, doc, body);
+        for (const prefix of prefixes) {
+          const full = `/${[prefix, routePath].filter(Boolean).join('/')}`.replace(/\/+/g, '/').replace(/(.)\/$/, '$1').replace(/:(\w+)/g, '{$1}');
+          (paths[full] ??= {})[RequestMethod[method].toLowerCase()] = this.operation(full, doc, body);
+        }
       }
     }
     const sorted = Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b)));

@@ -4,6 +4,7 @@ import { strictMock, strictValue } from '../../test/strict-mock.js';
 import type { AppConfig } from '../config/config.js';
 import type { RedisEndpoint } from '../redis/redis-endpoint.js';
 import { DeliveryService } from '../delivery/delivery.service.js';
+import { ProjectionService } from '../training/projection.service.js';
 import { PipelineService } from '../pipeline/pipeline.service.js';
 import { OnJob, OnJobExhausted } from './job-handler.decorator.js';
 import { JobRunner } from './job-runner.js';
@@ -35,6 +36,13 @@ class Deliverer {
   }
 }
 
+class Projector {
+  @OnJob(JobName.ProjectThreat)
+  project(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 class SecondConverter {
   @OnJob(JobName.ConvertScan)
   again(): Promise<void> {
@@ -53,11 +61,15 @@ function discover(...instances: unknown[]): void {
 describe(JobRunner.name, () => {
   describe('discover', () => {
     it('accepts one handler per job name, among providers without handlers', () => {
-      expect(() => discover(new Converter(), undefined, 'a value provider', { plain: true }, new Renderer(), new Deliverer())).not.toThrow();
+      expect(() => discover(new Converter(), undefined, 'a value provider', { plain: true }, new Renderer(), new Deliverer(), new Projector())).not.toThrow();
     });
 
     it('finds a handler for every job in the services of niix', () => {
-      expect(() => discover(Object.create(PipelineService.prototype) as PipelineService, Object.create(DeliveryService.prototype) as DeliveryService)).not.toThrow();
+      expect(() => discover(
+          Object.create(PipelineService.prototype) as PipelineService,
+          Object.create(DeliveryService.prototype) as DeliveryService,
+          Object.create(ProjectionService.prototype) as ProjectionService,
+        )).not.toThrow();
     });
 
     it('throws naming the job that has no handler', () => {
@@ -65,7 +77,7 @@ describe(JobRunner.name, () => {
     });
 
     it('throws naming both places when a job has two handlers', () => {
-      expect(() => discover(new Converter(), new Renderer(), new Deliverer(), new SecondConverter())).toThrow(
+      expect(() => discover(new Converter(), new Renderer(), new Deliverer(), new Projector(), new SecondConverter())).toThrow(
         `job ${JobName.ConvertScan} has 2 handlers: Converter.convert, SecondConverter.again`,
       );
     });

@@ -16,12 +16,15 @@ export enum JobName {
   RenderScan = 'render-scan',
   /** A result (verdict or failure) → signed webhook to the station's callback URL; retried for at least 24 hours. */
   DeliverResult = 'deliver-result',
+  /** A threat item projected into a clean archived scan → a training-only scan (package + viewer images), `ready`. */
+  ProjectThreat = 'project-threat',
 }
 
 export interface JobPayloads {
   [JobName.ConvertScan]: { scanId: string };
   [JobName.RenderScan]: { scanId: string };
   [JobName.DeliverResult]: { resultId: string };
+  [JobName.ProjectThreat]: { scanId: string };
 }
 export type JobOf<N extends JobName> = JobPayloads[N];
 
@@ -29,6 +32,7 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
   [JobName.ConvertScan]: QueueName.Convert,
   [JobName.RenderScan]: QueueName.Render,
   [JobName.DeliverResult]: QueueName.Deliver,
+  [JobName.ProjectThreat]: QueueName.Render,
 };
 
 /** Which process role runs the workers of each queue. */

@@ -181,3 +181,110 @@ async function shoot(page: Page, file: string): Promise<string> {
   }
   return file;
 }
+
+export interface TrainingScreenshotCast {
+  service: TestService;
+  browser: Browser;
+  trainer: { username: string; password: string };
+  /** Decided scans with a reported outcome (the archive the sets are built from). */
+  archivedScanIds: string[];
+  /** Password of the trainees made here. */
+  password: string;
+}
+
+interface TrainingCase {
+  id: string;
+  threat: boolean;
+  regions: { view: string; x: number; y: number; width: number; height: number; category: string; note: string }[];
+}
+interface TrainingSet {
+  id: string;
+  status: string;
+  caseList: TrainingCase[];
+  sessionList: { id: string; trainee: string }[];
+}
+
+/**
+ * Writes trainer.png (the dashboard: trainees' scores, d′ over time, hit rate per category) and trainee.png (an exam
+ * case under the TRAINING banner) into `folder`. Four trainees work through two exam sets through the API with
+ * different habits (one careful, one who misses, one who stops clean cases, one in between), so that the charts
+ * have lines and bars; a fifth opens a session in the browser.
+ * Run with: NIIX_UI_SCREENSHOTS=docs/screenshots npx jest test/ui/training
+ */
+export async function writeTrainingScreenshots(cast: TrainingScreenshotCast, folder: string): Promise<string[]> {
+  const { service, browser } = cast;
+  mkdirSync(folder, { recursive: true });
+  const contexts: BrowserContext[] = [];
+  const admin = service.adminToken;
+  const token = async (who: { username: string; password: string }) => {
+    const login = await service.request<{ token: string }>('POST', '/api/v1/auth/login', { json: who });
+    if (login.status !== 200) throw new Error(`login ${who.username}: ${login.status}`);
+    return login.body.token;
+  };
+  try {
+    const trainer = await token(cast.trainer);
+    // habits: answer i of a threat case is missed when i % missEvery === missEvery - 1; clean case i is stopped when i % alarmEvery === 0
+    const habits = [
+      { username: 'anu', missEvery: 9, alarmEvery: 9 },
+      { username: 'mihkel', missEvery: 2, alarmEvery: 5 },
+      { username: 'rasmus', missEvery: 4, alarmEvery: 2 },
+      { username: 'kertu', missEvery: 3, alarmEvery: 3 },
+      { username: 'kaia', missEvery: 1, alarmEvery: 1 },
+    ];
+    const ids = new Map<string, string>();
+    for (const { username } of habits) {
+      const created = await service.request<{ id: string }>('POST', '/api/v1/users', { token: admin, json: { username, password: cast.password, roles: ['trainee'] } });
+      if (created.status !== 201) throw new Error(`user ${username}: ${created.status}`);
+      ids.set(username, created.body.id);
+    }
+    const workers = habits.slice(0, 4);
+    const createSet = async (name: string, json: Record<string, unknown>) => {
+      const created = await service.request<TrainingSet>('POST', '/api/v1/training/sets', { token: trainer, json: { name, archivedScanIds: cast.archivedScanIds, ...json } });
+      if (created.status !== 202) throw new Error(`set ${name}: ${created.status} ${JSON.stringify(created.body)}`);
+      const deadline = Date.now() + WAIT_MS;
+      for (;;) {
+        const detail = await service.request<TrainingSet>('GET', `/api/v1/training/sets/${created.body.id}`, { token: trainer });
+        if (detail.body.status === 'ready') return detail.body;
+        if (detail.body.status === 'failed' || Date.now() > deadline) throw new Error(`set ${name}: ${detail.body.status}`);
+        await new Promise((resolve) => setTimeout(resolve, 200)); // polling interval of the condition
+      }
+    };
+    for (const [index, name] of ['Week 2 exam: concealment', 'Week 3 exam: mixed cargo'].entries()) {
+      const set = await createSet(name, { mode: 'exam', threatShare: 0.6, traineeIds: workers.map((worker) => ids.get(worker.username)), seed: 100 + index });
+      const truth = new Map(set.caseList.map((item) => [item.id, item]));
+      for (const worker of workers) {
+        const session = set.sessionList.find((candidate) => candidate.trainee === worker.username)!;
+        const traineeToken = await token({ username: worker.username, password: cast.password });
+        for (let i = 0; ; i++) {
+          const next = await service.request<{ case: { caseId: string } }>('POST', `/api/v1/training/sessions/${session.id}/next`, { token: traineeToken });
+          if (next.status === 204) break;
+          const real = truth.get(next.body.case.caseId)!;
+          const miss = i % worker.missEvery === worker.missEvery - 1;
+          const alarm = i % worker.alarmEvery === 0;
+          const body = real.threat ? (miss ? { decision: 'clear' } : { decision: 'inspect', regions: real.regions.slice(0, 1) }) : alarm ? { decision: 'inspect' } : { decision: 'clear' };
+          const answered = await service.request('POST', `/api/v1/training/sessions/${session.id}/cases/${real.id}/answer`, { token: traineeToken, json: body });
+          if (answered.status !== 201) throw new Error(`answer: ${answered.status} ${JSON.stringify(answered.body)}`);
+        }
+      }
+    }
+
+    // the trainer's dashboard
+    const trainerPage = await signIn(browser, contexts, service.url, cast.trainer, '#archive-form');
+    await trainerPage.click('button.tab[data-tab=dashboard]');
+    await trainerPage.waitForFunction(() => document.querySelectorAll('#trainee-scores tr[data-trainee]').length >= 4 && document.querySelectorAll('#dprime-chart circle.point').length >= 8, undefined, { timeout: WAIT_MS });
+    const files = [await shoot(trainerPage, path.join(folder, 'trainer.png'))];
+
+    // a trainee's exam case under the TRAINING banner
+    const last = habits[habits.length - 1];
+    await createSet('Week 4 exam', { mode: 'exam', projectedCount: 2, traineeIds: [ids.get(last.username)], seed: 7 });
+    const traineePage = await signIn(browser, contexts, service.url, { username: last.username, password: cast.password }, '#sessions button.open-session');
+    await traineePage.click('#sessions button.open-session');
+    await traineePage.waitForSelector('[data-testid=training-banner]', { timeout: WAIT_MS });
+    await traineePage.waitForFunction(() => Array.from(document.querySelectorAll<HTMLElement>('.view-pane')).every((pane) => Number(pane.dataset.greyTiles) > 0), undefined, { timeout: WAIT_MS });
+    await settle(traineePage);
+    files.push(await shoot(traineePage, path.join(folder, 'trainee.png')));
+    return files;
+  } finally {
+    for (const context of contexts) await context.close().catch(() => undefined);
+  }
+}

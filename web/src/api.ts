@@ -3,6 +3,7 @@ import type { components, paths } from '../../libs/station-client/src/openapi.ge
 
 export type Role = 'admin' | 'supervisor' | 'analyst' | 'trainer' | 'trainee';
 export type Schemas = components['schemas'];
+export type Paths = paths;
 
 export interface Session {
   token: string;

@@ -6,13 +6,18 @@ import { analystScreen } from './screens/analyst';
 import { adminScreen } from './screens/admin';
 import { signInScreen } from './screens/signin';
 import { supervisorScreen } from './screens/supervisor';
+import { traineeScreen } from './screens/trainee';
+import { trainerScreen } from './screens/trainer';
 import { installShortcuts, setScreenShortcuts, toggleHelp } from './shortcuts';
 
-type Page = 'analyst' | 'supervisor' | 'admin';
-const PAGES: { page: Page; role: Role; label: string; create: (session: Session) => Screen }[] = [
-  { page: 'analyst', role: 'analyst', label: 'Cases', create: analystScreen },
-  { page: 'supervisor', role: 'supervisor', label: 'Supervision', create: supervisorScreen },
-  { page: 'admin', role: 'admin', label: 'Administration', create: adminScreen },
+type Page = 'analyst' | 'supervisor' | 'admin' | 'trainer' | 'training';
+/** Screens in tab order; a user sees those any of whose roles they hold, the first one by default. */
+const PAGES: { page: Page; roles: Role[]; label: string; create: (session: Session) => Screen }[] = [
+  { page: 'analyst', roles: ['analyst'], label: 'Cases', create: analystScreen },
+  { page: 'supervisor', roles: ['supervisor'], label: 'Supervision', create: supervisorScreen },
+  { page: 'admin', roles: ['admin'], label: 'Administration', create: adminScreen },
+  { page: 'trainer', roles: ['trainer', 'admin'], label: 'Training sets', create: trainerScreen },
+  { page: 'training', roles: ['trainee'], label: 'My training', create: traineeScreen },
 ];
 
 const root = document.getElementById('app')!;
@@ -37,7 +42,7 @@ function render(): void {
     show(signInScreen(() => render()), null);
     return;
   }
-  const allowed = PAGES.filter((page) => session.roles.includes(page.role));
+  const allowed = PAGES.filter((page) => page.roles.some((role) => session.roles.includes(role)));
   const wanted = location.hash.replace(/^#\/?/, '');
   const target = allowed.find((page) => page.page === wanted) ?? allowed[0];
   if (!target) {

@@ -1606,6 +1606,2179 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/training/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Decided scans with their final verdict and the station’s inspection outcome (the ground truth), newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description station id */
+                    station?: string;
+                    /** @description scanner vendor */
+                    vendor?: string;
+                    /** @description decided at or after (ISO 8601) */
+                    from?: string;
+                    /** @description decided before */
+                    to?: string;
+                    /** @description clear | inspect | inconclusive */
+                    decision?: string;
+                    /** @description found | clean | unknown */
+                    outcome?: string;
+                    /** @description threat category */
+                    category?: string;
+                    /** @description 1..200 (50) */
+                    limit?: string;
+                    /** @description cursor: nextBefore of the previous page */
+                    before?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cases: {
+                                scanId: string;
+                                stationId: string;
+                                stationName: string;
+                                vendor: string | null;
+                                /** @description ISO 8601 date-time */
+                                receivedAt: string;
+                                /** @description ISO 8601 date-time */
+                                decidedAt: string;
+                                /** @enum {string} */
+                                decision: "clear" | "inspect" | "inconclusive";
+                                regions: {
+                                    view: string;
+                                    x: number;
+                                    y: number;
+                                    width: number;
+                                    height: number;
+                                    /** @enum {string} */
+                                    category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                    /** @default  */
+                                    note: string;
+                                }[];
+                                outcome: {
+                                    found: boolean;
+                                    categories: ("weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other")[];
+                                    note: string;
+                                    /** @description ISO 8601 date-time */
+                                    reportedAt: string;
+                                } | null;
+                                views: {
+                                    id: string;
+                                    width: number;
+                                    height: number;
+                                }[];
+                            }[];
+                            nextBefore: string | null;
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/cases/{id}/truth.dcs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The truth of a case as a DICOS Threat Detection Report (TDR Type GROUND TRUTH; projected threats labelled “projected threat (TIP)”) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description DICOS TDR, DICOM Part 10 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/dicom": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/cases/{id}/views/{view}/display": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Display image of a view (grey, long side at most 4096 px) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    view: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description an 8-bit JPEG */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/cases/{id}/views/{view}/material/display": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Display image of the material map */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    view: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description an 8-bit JPEG */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/cases/{id}/views/{view}/material/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Thumbnail of the dual-energy material map (organic orange, mixed green, metal blue) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    view: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description an 8-bit JPEG */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/cases/{id}/views/{view}/material/tiles_files/{level}/{tile}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One tile of the material map pyramid */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    view: string;
+                    level: string;
+                    tile: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description one Deep Zoom tile */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/cases/{id}/views/{view}/material/tiles.dzi": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deep Zoom descriptor of the material map pyramid */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    view: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deep Zoom descriptor (OpenSeadragon reads it) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/xml": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/cases/{id}/views/{view}/planes/{energy}/tiles_files/{level}/{tile}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One lossless 16-bit tile of a plane: tiles_files/{level}/{col}_{row}.png (red = high byte, green = low byte) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    view: string;
+                    energy: string;
+                    level: string;
+                    tile: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description one lossless 16-bit tile: 8-bit RGB PNG, red = high byte, green = low byte, blue 0 (value = red * 256 + green) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/png": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/cases/{id}/views/{view}/planes/{energy}/tiles.dzi": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deep Zoom descriptor of the lossless 16-bit tiles of a plane (WebGL viewer), e.g. planes/high/tiles.dzi */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    view: string;
+                    energy: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deep Zoom descriptor (OpenSeadragon reads it) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/xml": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/cases/{id}/views/{view}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Thumbnail of a view (grey) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    view: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description an 8-bit JPEG */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/cases/{id}/views/{view}/tiles_files/{level}/{tile}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One tile of the grey pyramid: tiles_files/{level}/{col}_{row}.jpeg */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    view: string;
+                    level: string;
+                    tile: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description one Deep Zoom tile */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/cases/{id}/views/{view}/tiles.dzi": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deep Zoom descriptor of the grey pyramid */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    view: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deep Zoom descriptor (OpenSeadragon reads it) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/xml": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Trainer dashboard: every trainee’s scores over time and the sets */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            trainees: {
+                                traineeId: string;
+                                trainee: string;
+                                /** @description completed sessions, oldest first: the trainee over time */
+                                sessions: {
+                                    sessionId: string;
+                                    setId: string;
+                                    setName: string;
+                                    /** @enum {string} */
+                                    mode: "exam" | "practice";
+                                    traineeId: string;
+                                    trainee: string;
+                                    completedAt: string | null;
+                                    score: {
+                                        /** @description threat cases answered: the number behind the hit rate */
+                                        threatEvents: number;
+                                        cleanEvents: number;
+                                        hits: number;
+                                        misses: number;
+                                        falseAlarms: number;
+                                        correctRejections: number;
+                                        hitRate: number | null;
+                                        falseAlarmRate: number | null;
+                                        dPrime: number | null;
+                                        aPrime: number | null;
+                                        /** @description a rate of 0 or 1 was corrected with the 1/(2N) rule */
+                                        corrected: boolean;
+                                        meanDecisionMs: number | null;
+                                        /** @description at least 100 threat events */
+                                        reliable: boolean;
+                                    };
+                                    byCategory: {
+                                        /** @enum {string} */
+                                        category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                        threatEvents: number;
+                                        hits: number;
+                                        misses: number;
+                                        hitRate: number | null;
+                                        reliable: boolean;
+                                    }[];
+                                }[];
+                                overall: {
+                                    /** @description threat cases answered: the number behind the hit rate */
+                                    threatEvents: number;
+                                    cleanEvents: number;
+                                    hits: number;
+                                    misses: number;
+                                    falseAlarms: number;
+                                    correctRejections: number;
+                                    hitRate: number | null;
+                                    falseAlarmRate: number | null;
+                                    dPrime: number | null;
+                                    aPrime: number | null;
+                                    /** @description a rate of 0 or 1 was corrected with the 1/(2N) rule */
+                                    corrected: boolean;
+                                    meanDecisionMs: number | null;
+                                    /** @description at least 100 threat events */
+                                    reliable: boolean;
+                                };
+                                byCategory: {
+                                    /** @enum {string} */
+                                    category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                    threatEvents: number;
+                                    hits: number;
+                                    misses: number;
+                                    hitRate: number | null;
+                                    reliable: boolean;
+                                }[];
+                            }[];
+                            sets: {
+                                id: string;
+                                name: string;
+                                /** @enum {string} */
+                                mode: "exam" | "practice";
+                                hideIdentity: boolean;
+                                /** @enum {string} */
+                                status: "preparing" | "ready" | "failed";
+                                failureMessage: string | null;
+                                /** @description ISO 8601 date-time */
+                                createdAt: string;
+                                readyAt: string | null;
+                                cases: {
+                                    total: number;
+                                    threats: number;
+                                    projected: number;
+                                    archived: number;
+                                    ready: number;
+                                };
+                                sessions: {
+                                    total: number;
+                                    completed: number;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/my/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your training sessions */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            setId: string;
+                            setName: string;
+                            /** @enum {string} */
+                            mode: "exam" | "practice";
+                            traineeId: string;
+                            trainee: string;
+                            /**
+                             * @description waiting: the set is still being prepared
+                             * @enum {string}
+                             */
+                            status: "waiting" | "assigned" | "in_progress" | "completed";
+                            total: number;
+                            answered: number;
+                            /** @description ISO 8601 date-time */
+                            assignedAt: string;
+                            startedAt: string | null;
+                            completedAt: string | null;
+                        }[];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of your sessions; its score once you have completed it */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            setId: string;
+                            setName: string;
+                            /** @enum {string} */
+                            mode: "exam" | "practice";
+                            traineeId: string;
+                            trainee: string;
+                            /**
+                             * @description waiting: the set is still being prepared
+                             * @enum {string}
+                             */
+                            status: "waiting" | "assigned" | "in_progress" | "completed";
+                            total: number;
+                            answered: number;
+                            /** @description ISO 8601 date-time */
+                            assignedAt: string;
+                            startedAt: string | null;
+                            completedAt: string | null;
+                            score: {
+                                /** @description threat cases answered: the number behind the hit rate */
+                                threatEvents: number;
+                                cleanEvents: number;
+                                hits: number;
+                                misses: number;
+                                falseAlarms: number;
+                                correctRejections: number;
+                                hitRate: number | null;
+                                falseAlarmRate: number | null;
+                                dPrime: number | null;
+                                aPrime: number | null;
+                                /** @description a rate of 0 or 1 was corrected with the 1/(2N) rule */
+                                corrected: boolean;
+                                meanDecisionMs: number | null;
+                                /** @description at least 100 threat events */
+                                reliable: boolean;
+                            } | null;
+                            byCategory: {
+                                /** @enum {string} */
+                                category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                threatEvents: number;
+                                hits: number;
+                                misses: number;
+                                hitRate: number | null;
+                                reliable: boolean;
+                            }[];
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/sessions/{id}/cases/{caseId}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Answer the case you were shown: clear, inspect or inconclusive, with regions (feedback in practice mode only) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    caseId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        decision: "clear" | "inspect" | "inconclusive";
+                        /** @default [] */
+                        regions?: {
+                            view: string;
+                            x: number;
+                            y: number;
+                            width: number;
+                            height: number;
+                            /** @enum {string} */
+                            category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                            /** @default  */
+                            note?: string;
+                        }[];
+                        /** @default  */
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            caseId: string;
+                            /** @description ISO 8601 date-time */
+                            answeredAt: string;
+                            durationMs: number;
+                            remaining: number;
+                            /** @description practice mode only: how the answer scored and the truth with its regions */
+                            feedback?: {
+                                /** @enum {string} */
+                                outcome: "hit" | "miss" | "false_alarm" | "correct_rejection";
+                                threat: boolean;
+                                categories: ("weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other")[];
+                                regions: {
+                                    view: string;
+                                    x: number;
+                                    y: number;
+                                    width: number;
+                                    height: number;
+                                    /** @enum {string} */
+                                    category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                    /** @default  */
+                                    note: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/sessions/{id}/next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The case to answer now (the same one until it is answered); 204 when every case is answered */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            session: {
+                                id: string;
+                                /** @enum {string} */
+                                mode: "exam" | "practice";
+                                setName: string;
+                                total: number;
+                                answered: number;
+                            };
+                            case: {
+                                caseId: string;
+                                /** @description 1-based place in this trainee’s order */
+                                position: number;
+                                total: number;
+                                /** @description ISO 8601 date-time */
+                                shownAt: string;
+                                /** @description null when the set hides identities */
+                                stationName: string | null;
+                                riskScore: number;
+                                /** @description the declaration (containers, declarations, goods; plates removed when the set hides identities) */
+                                metadata: unknown;
+                                manifest: {
+                                    scanner: {
+                                        vendor: string;
+                                        model?: string;
+                                    };
+                                    acquiredAt: string | null;
+                                    conveyance: unknown;
+                                    views: unknown[];
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description session completed */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/sets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Training sets, newest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            /** @enum {string} */
+                            mode: "exam" | "practice";
+                            hideIdentity: boolean;
+                            /** @enum {string} */
+                            status: "preparing" | "ready" | "failed";
+                            failureMessage: string | null;
+                            /** @description ISO 8601 date-time */
+                            createdAt: string;
+                            readyAt: string | null;
+                            cases: {
+                                total: number;
+                                threats: number;
+                                projected: number;
+                                archived: number;
+                                ready: number;
+                            };
+                            sessions: {
+                                total: number;
+                                completed: number;
+                            };
+                        }[];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Build a training set from archived cases; clean ones get projected threats up to the wanted share (preparing until they are made) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        /**
+                         * @description exam: no feedback; practice: the truth after each answer
+                         * @enum {string}
+                         */
+                        mode: "exam" | "practice";
+                        /**
+                         * @description hide station names and licence plates from trainees
+                         * @default false
+                         */
+                        hideIdentity?: boolean;
+                        /** @description decided scans with a reported outcome */
+                        archivedScanIds: string[];
+                        /** @description share of threat cases wanted; clean archived cases get a projected threat until it is reached */
+                        threatShare?: number;
+                        /** @description or: this many clean archived cases get a projected threat */
+                        projectedCount?: number;
+                        /** @description items to project (default: every item not retired, within categories) */
+                        threatItemIds?: string[];
+                        categories?: ("weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other")[];
+                        /** @default [] */
+                        traineeIds?: string[];
+                        /** @description makes the choice of backgrounds, items and placements repeatable */
+                        seed?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            /** @enum {string} */
+                            mode: "exam" | "practice";
+                            hideIdentity: boolean;
+                            /** @enum {string} */
+                            status: "preparing" | "ready" | "failed";
+                            failureMessage: string | null;
+                            /** @description ISO 8601 date-time */
+                            createdAt: string;
+                            readyAt: string | null;
+                            cases: {
+                                total: number;
+                                threats: number;
+                                projected: number;
+                                archived: number;
+                                ready: number;
+                            };
+                            sessions: {
+                                total: number;
+                                completed: number;
+                            };
+                            caseList: {
+                                id: string;
+                                position: number;
+                                /** @enum {string} */
+                                kind: "archived" | "projected";
+                                scanId: string;
+                                sourceScanId: string | null;
+                                threatItemId: string | null;
+                                threat: boolean;
+                                categories: ("weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other")[];
+                                regions: {
+                                    view: string;
+                                    x: number;
+                                    y: number;
+                                    width: number;
+                                    height: number;
+                                    /** @enum {string} */
+                                    category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                    /** @default  */
+                                    note: string;
+                                }[];
+                                /** @enum {string} */
+                                status: "preparing" | "ready" | "failed";
+                                views: {
+                                    id: string;
+                                    width: number;
+                                    height: number;
+                                }[];
+                            }[];
+                            sessionList: {
+                                id: string;
+                                setId: string;
+                                setName: string;
+                                /** @enum {string} */
+                                mode: "exam" | "practice";
+                                traineeId: string;
+                                trainee: string;
+                                /**
+                                 * @description waiting: the set is still being prepared
+                                 * @enum {string}
+                                 */
+                                status: "waiting" | "assigned" | "in_progress" | "completed";
+                                total: number;
+                                answered: number;
+                                /** @description ISO 8601 date-time */
+                                assignedAt: string;
+                                startedAt: string | null;
+                                completedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/sets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A training set with its cases (and their truth) and sessions */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            /** @enum {string} */
+                            mode: "exam" | "practice";
+                            hideIdentity: boolean;
+                            /** @enum {string} */
+                            status: "preparing" | "ready" | "failed";
+                            failureMessage: string | null;
+                            /** @description ISO 8601 date-time */
+                            createdAt: string;
+                            readyAt: string | null;
+                            cases: {
+                                total: number;
+                                threats: number;
+                                projected: number;
+                                archived: number;
+                                ready: number;
+                            };
+                            sessions: {
+                                total: number;
+                                completed: number;
+                            };
+                            caseList: {
+                                id: string;
+                                position: number;
+                                /** @enum {string} */
+                                kind: "archived" | "projected";
+                                scanId: string;
+                                sourceScanId: string | null;
+                                threatItemId: string | null;
+                                threat: boolean;
+                                categories: ("weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other")[];
+                                regions: {
+                                    view: string;
+                                    x: number;
+                                    y: number;
+                                    width: number;
+                                    height: number;
+                                    /** @enum {string} */
+                                    category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                    /** @default  */
+                                    note: string;
+                                }[];
+                                /** @enum {string} */
+                                status: "preparing" | "ready" | "failed";
+                                views: {
+                                    id: string;
+                                    width: number;
+                                    height: number;
+                                }[];
+                            }[];
+                            sessionList: {
+                                id: string;
+                                setId: string;
+                                setName: string;
+                                /** @enum {string} */
+                                mode: "exam" | "practice";
+                                traineeId: string;
+                                trainee: string;
+                                /**
+                                 * @description waiting: the set is still being prepared
+                                 * @enum {string}
+                                 */
+                                status: "waiting" | "assigned" | "in_progress" | "completed";
+                                total: number;
+                                answered: number;
+                                /** @description ISO 8601 date-time */
+                                assignedAt: string;
+                                startedAt: string | null;
+                                completedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/sets/{id}/answers.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every answer of a set as CSV */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV (RFC 4180, header row) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/sets/{id}/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Assign the set to more trainees (each gets their own case order) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        traineeIds: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            /** @enum {string} */
+                            mode: "exam" | "practice";
+                            hideIdentity: boolean;
+                            /** @enum {string} */
+                            status: "preparing" | "ready" | "failed";
+                            failureMessage: string | null;
+                            /** @description ISO 8601 date-time */
+                            createdAt: string;
+                            readyAt: string | null;
+                            cases: {
+                                total: number;
+                                threats: number;
+                                projected: number;
+                                archived: number;
+                                ready: number;
+                            };
+                            sessions: {
+                                total: number;
+                                completed: number;
+                            };
+                            caseList: {
+                                id: string;
+                                position: number;
+                                /** @enum {string} */
+                                kind: "archived" | "projected";
+                                scanId: string;
+                                sourceScanId: string | null;
+                                threatItemId: string | null;
+                                threat: boolean;
+                                categories: ("weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other")[];
+                                regions: {
+                                    view: string;
+                                    x: number;
+                                    y: number;
+                                    width: number;
+                                    height: number;
+                                    /** @enum {string} */
+                                    category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                    /** @default  */
+                                    note: string;
+                                }[];
+                                /** @enum {string} */
+                                status: "preparing" | "ready" | "failed";
+                                views: {
+                                    id: string;
+                                    width: number;
+                                    height: number;
+                                }[];
+                            }[];
+                            sessionList: {
+                                id: string;
+                                setId: string;
+                                setName: string;
+                                /** @enum {string} */
+                                mode: "exam" | "practice";
+                                traineeId: string;
+                                trainee: string;
+                                /**
+                                 * @description waiting: the set is still being prepared
+                                 * @enum {string}
+                                 */
+                                status: "waiting" | "assigned" | "in_progress" | "completed";
+                                total: number;
+                                answered: number;
+                                /** @description ISO 8601 date-time */
+                                assignedAt: string;
+                                startedAt: string | null;
+                                completedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/sets/{id}/scores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Scores of a set: per session and overall, per category, with the threat events behind each */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            setId: string;
+                            setName: string;
+                            sessions: {
+                                sessionId: string;
+                                setId: string;
+                                setName: string;
+                                /** @enum {string} */
+                                mode: "exam" | "practice";
+                                traineeId: string;
+                                trainee: string;
+                                completedAt: string | null;
+                                score: {
+                                    /** @description threat cases answered: the number behind the hit rate */
+                                    threatEvents: number;
+                                    cleanEvents: number;
+                                    hits: number;
+                                    misses: number;
+                                    falseAlarms: number;
+                                    correctRejections: number;
+                                    hitRate: number | null;
+                                    falseAlarmRate: number | null;
+                                    dPrime: number | null;
+                                    aPrime: number | null;
+                                    /** @description a rate of 0 or 1 was corrected with the 1/(2N) rule */
+                                    corrected: boolean;
+                                    meanDecisionMs: number | null;
+                                    /** @description at least 100 threat events */
+                                    reliable: boolean;
+                                };
+                                byCategory: {
+                                    /** @enum {string} */
+                                    category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                    threatEvents: number;
+                                    hits: number;
+                                    misses: number;
+                                    hitRate: number | null;
+                                    reliable: boolean;
+                                }[];
+                            }[];
+                            overall: {
+                                /** @description threat cases answered: the number behind the hit rate */
+                                threatEvents: number;
+                                cleanEvents: number;
+                                hits: number;
+                                misses: number;
+                                falseAlarms: number;
+                                correctRejections: number;
+                                hitRate: number | null;
+                                falseAlarmRate: number | null;
+                                dPrime: number | null;
+                                aPrime: number | null;
+                                /** @description a rate of 0 or 1 was corrected with the 1/(2N) rule */
+                                corrected: boolean;
+                                meanDecisionMs: number | null;
+                                /** @description at least 100 threat events */
+                                reliable: boolean;
+                            };
+                            byCategory: {
+                                /** @enum {string} */
+                                category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                threatEvents: number;
+                                hits: number;
+                                misses: number;
+                                hitRate: number | null;
+                                reliable: boolean;
+                            }[];
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/threat-items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The threat library */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description true to list retired items too */
+                    includeRetired?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            /** @enum {string} */
+                            category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                            description: string;
+                            width: number;
+                            height: number;
+                            pixelSpacingMm: number;
+                            /** @enum {string} */
+                            source: "starter" | "upload";
+                            retired: boolean;
+                            /** @description ISO 8601 date-time */
+                            createdAt: string;
+                        }[];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add a threat item: two 16-bit PNG transmission planes (high, low), an optional 8-bit mask, its category */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        /** @description what the item is */
+                        name: string;
+                        /** @description threat category (weapons, narcotics, ...) */
+                        category: string;
+                        /** @description free text */
+                        description?: string;
+                        /** @description size of one pixel, mm */
+                        pixelSpacingMm: string;
+                        /** @description plane value of unobstructed air (1..65535) */
+                        airValue: string;
+                        /**
+                         * Format: binary
+                         * @description high-energy plane, 16-bit greyscale PNG, at most 2048 px a side
+                         */
+                        high: string;
+                        /**
+                         * Format: binary
+                         * @description low-energy plane, same size
+                         */
+                        low: string;
+                        /**
+                         * Format: binary
+                         * @description 8-bit PNG, non-zero where the object is (default: where either plane is below 98 % of air)
+                         */
+                        mask?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            /** @enum {string} */
+                            category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                            description: string;
+                            width: number;
+                            height: number;
+                            pixelSpacingMm: number;
+                            /** @enum {string} */
+                            source: "starter" | "upload";
+                            retired: boolean;
+                            /** @description ISO 8601 date-time */
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/threat-items/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Retire a threat item (kept, not used for new sets) or bring it back */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description retired items are kept but not used for new sets */
+                        retired: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            /** @enum {string} */
+                            category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                            description: string;
+                            width: number;
+                            height: number;
+                            pixelSpacingMm: number;
+                            /** @enum {string} */
+                            source: "starter" | "upload";
+                            retired: boolean;
+                            /** @description ISO 8601 date-time */
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/training/threat-items/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A small grey preview of a threat item */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description preview */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/jpeg": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/trainees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** People with the trainee role */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            username: string;
+                        }[];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/trainees/{id}/scores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A trainee over time: completed sessions oldest first, overall and per category */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            traineeId: string;
+                            trainee: string;
+                            /** @description completed sessions, oldest first: the trainee over time */
+                            sessions: {
+                                sessionId: string;
+                                setId: string;
+                                setName: string;
+                                /** @enum {string} */
+                                mode: "exam" | "practice";
+                                traineeId: string;
+                                trainee: string;
+                                completedAt: string | null;
+                                score: {
+                                    /** @description threat cases answered: the number behind the hit rate */
+                                    threatEvents: number;
+                                    cleanEvents: number;
+                                    hits: number;
+                                    misses: number;
+                                    falseAlarms: number;
+                                    correctRejections: number;
+                                    hitRate: number | null;
+                                    falseAlarmRate: number | null;
+                                    dPrime: number | null;
+                                    aPrime: number | null;
+                                    /** @description a rate of 0 or 1 was corrected with the 1/(2N) rule */
+                                    corrected: boolean;
+                                    meanDecisionMs: number | null;
+                                    /** @description at least 100 threat events */
+                                    reliable: boolean;
+                                };
+                                byCategory: {
+                                    /** @enum {string} */
+                                    category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                    threatEvents: number;
+                                    hits: number;
+                                    misses: number;
+                                    hitRate: number | null;
+                                    reliable: boolean;
+                                }[];
+                            }[];
+                            overall: {
+                                /** @description threat cases answered: the number behind the hit rate */
+                                threatEvents: number;
+                                cleanEvents: number;
+                                hits: number;
+                                misses: number;
+                                falseAlarms: number;
+                                correctRejections: number;
+                                hitRate: number | null;
+                                falseAlarmRate: number | null;
+                                dPrime: number | null;
+                                aPrime: number | null;
+                                /** @description a rate of 0 or 1 was corrected with the 1/(2N) rule */
+                                corrected: boolean;
+                                meanDecisionMs: number | null;
+                                /** @description at least 100 threat events */
+                                reliable: boolean;
+                            };
+                            byCategory: {
+                                /** @enum {string} */
+                                category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                threatEvents: number;
+                                hits: number;
+                                misses: number;
+                                hitRate: number | null;
+                                reliable: boolean;
+                            }[];
+                        };
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/trainees/{id}/scores.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A trainee’s completed sessions as CSV, one row per session */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV (RFC 4180, header row) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;

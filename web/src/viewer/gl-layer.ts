@@ -1,6 +1,7 @@
 import OpenSeadragon from 'openseadragon';
 import { type ImageTools, BAND_WIDTH } from './image-tools';
 import { FRAGMENT_SHADER, VERTEX_SHADER } from './shaders';
+import { viewPath } from './tile-sources';
 import type { ViewInfo } from './types';
 
 /** Geometry of the lossless 16-bit pyramids (libs/imaging/src/plane-tiles.ts, deep-zoom.ts). */
@@ -36,7 +37,8 @@ interface Want {
 }
 
 export interface GlLayerOptions {
-  scanId: string;
+  /** Where the image routes hang (tile-sources.ts): the 16-bit tiles are `{imageBase}/views/{view}/planes/...`. */
+  imageBase: string;
   info: ViewInfo;
   host: HTMLElement;
   osd: OpenSeadragon.Viewer;
@@ -407,9 +409,9 @@ export class GlLayer {
   }
 
   private async load(entry: TileEntry, which: 'high' | 'low'): Promise<void> {
-    const { scanId, info } = this.options;
+    const { imageBase, info } = this.options;
     const energy = which === 'high' ? this.highEnergy : 'low';
-    const url = `/api/v1/scans/${encodeURIComponent(scanId)}/views/${encodeURIComponent(info.id)}/planes/${energy}/tiles_files/${entry.level}/${entry.col}_${entry.row}.png`;
+    const url = `${viewPath(imageBase, info.id)}/planes/${energy}/tiles_files/${entry.level}/${entry.col}_${entry.row}.png`;
     const plane = entry[which];
     try {
       const response = await fetch(url, { headers: this.options.headers() });

@@ -8,7 +8,8 @@ import type { Layer, Region, ViewInfo } from './types';
 export type DrawnRect = Pick<Region, 'view' | 'x' | 'y' | 'width' | 'height'>;
 
 export interface ScanViewerOptions {
-  scanId: string;
+  /** Where the image routes hang: `scanImageBase(scanId)` for a live scan, `/api/v1/training/cases/{caseId}` for a training case. */
+  imageBase: string;
   views: ViewInfo[];
   /** Headers of every descriptor and tile request (the bearer token). */
   headers: () => Record<string, string>;
@@ -132,11 +133,32 @@ export class ScanViewer {
 
   /** Shows the regions as overlays (kept in place by OpenSeadragon while panning and zooming). */
   setRegions(regions: Region[], selected: number | null): void {
+    this.marks = { regions, selected };
+    this.drawOverlays();
+  }
+
+  /** The truth of a training case, shown after the answer (practice feedback): outlined in its own colour, not selectable. */
+  setTruth(regions: Region[]): void {
+    this.truth = regions;
+    this.drawOverlays();
+  }
+
+  private drawOverlays(): void {
     for (const pane of this.panes) {
       for (const overlay of pane.overlays) pane.osd.removeOverlay(overlay);
       pane.overlays = [];
       const image = pane.grey;
       if (!image) continue;
+      const add = (overlay: HTMLElement, region: Region) => {
+        pane.osd.addOverlay(overlay, image.imageToViewportRectangle(region.x, region.y, region.width, region.height));
+        pane.overlays.push(overlay);
+      };
+      this.truth.forEach((region, index) => {
+        if (region.view !== pane.info.id) return;
+        const category = region.category.replace('_', ' ');
+        add(h('div', { class: 'region truth', 'data-truth': index, title: `truth: ${category}` }, h('span', { class: 'region-label' }, `truth: ${category}`)), region);
+      });
+      const { regions, selected } = this.marks;
       regions.forEach((region, index) => {
         if (region.view !== pane.info.id) return;
         const overlay = h(
@@ -149,11 +171,9 @@ export class ScanViewer {
           event.stopPropagation();
           this.options.onRegionClicked(index);
         });
-        pane.osd.addOverlay(overlay, image.imageToViewportRectangle(region.x, region.y, region.width, region.height));
-        pane.overlays.push(overlay);
+        add(overlay, region);
       });
     }
-    this.pendingRegions = { regions, selected };
   }
 
   destroy(): void {
@@ -167,10 +187,11 @@ export class ScanViewer {
     this.element.remove();
   }
 
-  private pendingRegions: { regions: Region[]; selected: number | null } | null = null;
+  private marks: { regions: Region[]; selected: number | null } = { regions: [], selected: null };
+  private truth: Region[] = [];
 
   private source(view: string, layer: Layer) {
-    return (this.options.tileSource ?? deepZoom8Bit)(this.options.scanId, view, layer);
+    return (this.options.tileSource ?? deepZoom8Bit)(this.options.imageBase, view, layer);
   }
 
   private createPane(info: ViewInfo): ViewPane {
@@ -205,7 +226,7 @@ export class ScanViewer {
     const pane: ViewPane = { info, host, osd, overlays: [], firstDrawn: false, ruler };
     if (this.options.sixteenBit !== false) {
       const gl = new GlLayer({
-        scanId: this.options.scanId,
+        imageBase: this.options.imageBase,
         info,
         host,
         osd,
@@ -226,7 +247,7 @@ export class ScanViewer {
     });
     osd.addHandler('open', () => {
       pane.grey = osd.world.getItemAt(0);
-      if (this.pendingRegions) this.setRegions(this.pendingRegions.regions, this.pendingRegions.selected);
+      this.drawOverlays();
       if (this.layer === 'material') this.setLayer('material');
     });
     osd.addHandler('tile-loaded', (event) => {

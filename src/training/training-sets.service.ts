@@ -1,0 +1,328 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { Manifest } from '../../libs/exchange-format/src/manifest.js';
+import type { Region, ThreatCategory } from '../../libs/exchange-format/src/verdict.js';
+import { Prng } from '../../libs/imaging/src/synthetic/prng.js';
+import { writeGroundTruthReport } from '../../libs/scanner-adapters/src/dicos/tdr.writer.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import type { UserPrincipal } from '../auth/roles.js';
+import { ApiError } from '../common/api-error.js';
+import { Clock } from '../common/clock.js';
+import type { scans, trainingCases, trainingSessions } from '../database/schema.js';
+import { ScanRepository } from '../scans/scan.repository.js';
+import { ProjectionService } from './projection.service.js';
+import type { ArchiveCase, ArchiveQuery, CreateSetBody, SessionSummary, SetDetail, SetSummary } from './training.contract.js';
+import { type ArchivedScanRow, type TrainingCaseRow, TrainingRepository, type TrainingSetRow } from './training.repository.js';
+
+/** Fisher–Yates with a seeded generator: each trainee's own case order, the choice of backgrounds and items. */
+export function shuffled<T>(items: readonly T[], rng: Prng): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/**
+ * How many clean archived cases get a projected threat: an explicit count, or as many as it takes for the share
+ * of threat cases in the set to reach `threatShare` (archived threat cases count towards it).
+ */
+export function projectionsNeeded(body: Pick<CreateSetBody, 'threatShare' | 'projectedCount'>, total: number, archivedThreats: number): number {
+  if (body.projectedCount !== undefined) return body.projectedCount;
+  if (body.threatShare === undefined) return 0;
+  return Math.max(0, Math.round(body.threatShare * total) - archivedThreats);
+}
+
+/** The truth of an archived case: the station's outcome, with the final verdict's regions when the analyst said inspect. */
+export function archivedTruth(row: ArchivedScanRow): { threat: boolean; categories: ThreatCategory[]; regions: Region[] } {
+  const found = row.outcome!.found;
+  const regions = found && row.verdict.decision === 'inspect' ? (row.verdict.regions as Region[]) : [];
+  const categories = found ? (row.outcome!.categories.length ? row.outcome!.categories : [...new Set(regions.map((region) => region.category))]) : [];
+  return { threat: found, categories: (found && categories.length === 0 ? ['other'] : categories) as ThreatCategory[], regions };
+}
+
+function viewsOf(manifest: unknown): { id: string; width: number; height: number }[] {
+  return ((manifest as Manifest | null)?.views ?? []).map((view) => ({ id: view.id, width: view.width, height: view.height }));
+}
+
+/** Archive search and training sets: what trainers build exercises with. */
+@Injectable()
+export class TrainingSetsService {
+  constructor(
+    private readonly training: TrainingRepository,
+    private readonly scans: ScanRepository,
+    private readonly projection: ProjectionService,
+    private readonly audit: AuditRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async archive(query: ArchiveQuery): Promise<{ cases: ArchiveCase[]; nextBefore: string | null }> {
+    let before: { decidedAt: Date; scanId: string } | undefined;
+    if (query.before) {
+      const [at, scanId] = query.before.split('|');
+      const decidedAt = new Date(at);
+      if (Number.isNaN(decidedAt.getTime()) || !/^[0-9a-f-]{36}$/.test(scanId ?? '')) throw ApiError.badRequest('invalid_cursor', 'before must be a nextBefore value of an earlier page');
+      before = { decidedAt, scanId };
+    }
+    const rows = await this.training.archive({
+      stationId: query.station,
+      vendor: query.vendor,
+      from: query.from ? new Date(query.from) : undefined,
+      to: query.to ? new Date(query.to) : undefined,
+      decision: query.decision,
+      outcome: query.outcome,
+      category: query.category,
+      before,
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      cases: page.map((row) => ({
+        scanId: row.scan.id,
+        stationId: row.scan.stationId,
+        stationName: row.stationName,
+        vendor: (row.scan.manifest as Manifest | null)?.scanner.vendor ?? null,
+        receivedAt: row.scan.receivedAt.toISOString(),
+        decidedAt: row.scan.decidedAt!.toISOString(),
+        decision: row.verdict.decision,
+        regions: row.verdict.regions as Region[],
+        outcome: row.outcome
+          ? { found: row.outcome.found, categories: row.outcome.categories as ThreatCategory[], note: row.outcome.note, reportedAt: row.outcome.reportedAt.toISOString() }
+          : null,
+        views: viewsOf(row.scan.manifest),
+      })),
+      nextBefore: rows.length > query.limit && last ? `${last.scan.decidedAt!.toISOString()}|${last.scan.id}` : null,
+    };
+  }
+
+  /**
+   * A set from archived cases with known outcomes; clean ones get projected threats until the wanted share of
+   * threats is reached. The set is `preparing` until every projection is made, then `ready`.
+   */
+  async create(trainer: UserPrincipal, body: CreateSetBody): Promise<SetDetail> {
+    const ids = [...new Set(body.archivedScanIds)];
+    const archived = await this.training.archivedScans(ids);
+    const missing = ids.filter((id) => !archived.some((row) => row.scan.id === id));
+    if (missing.length) throw ApiError.badRequest('archived_scan_not_found', `not decided live scans: ${missing.slice(0, 10).join(', ')}`);
+    const unknown = archived.filter((row) => !row.outcome);
+    if (unknown.length) {
+      throw ApiError.badRequest('outcome_unknown', `these scans have no reported inspection outcome, so their truth is unknown: ${unknown.slice(0, 10).map((row) => row.scan.id).join(', ')}`);
+    }
+    const threats = archived.filter((row) => row.outcome!.found);
+    const clean = archived.filter((row) => !row.outcome!.found);
+    const needed = projectionsNeeded(body, archived.length, threats.length);
+    if (needed > clean.length) {
+      throw ApiError.badRequest('not_enough_clean_cases', `${needed} projected threats need as many clean archived cases; the set has ${clean.length}`);
+    }
+    const items = needed > 0 ? await this.itemsFor(body) : [];
+    await this.checkTrainees(body.traineeIds);
+
+    const seed = body.seed ?? createHash('sha256').update(this.clock.newId()).digest().readUInt32LE(0);
+    const rng = new Prng(seed);
+    const backgrounds = new Set(shuffled(clean, rng).slice(0, needed).map((row) => row.scan.id));
+    const itemOrder = shuffled(items, rng);
+    const setId = this.clock.newId();
+    const now = this.clock.now();
+    const trainingScans: (typeof scans.$inferInsert)[] = [];
+    const cases: (typeof trainingCases.$inferInsert)[] = [];
+    archived.forEach((row) => {
+      const position = cases.length;
+      if (!backgrounds.has(row.scan.id)) {
+        cases.push({ id: this.clock.newId(), setId, position, kind: 'archived', scanId: row.scan.id, ...archivedTruth(row), status: 'ready' });
+        return;
+      }
+      const item = itemOrder[trainingScans.length % itemOrder.length];
+      const scanId = this.clock.newId();
+      trainingScans.push({
+        id: scanId,
+        stationId: row.scan.stationId,
+        status: 'preparing',
+        purpose: 'training',
+        contentSha256: createHash('sha256').update(`projection:${scanId}`).digest('hex'),
+        metadata: row.scan.metadata,
+        riskScore: row.scan.riskScore,
+        pool: 'training',
+        receivedAt: row.scan.receivedAt,
+      });
+      cases.push({
+        id: this.clock.newId(),
+        setId,
+        position,
+        kind: 'projected',
+        scanId,
+        sourceScanId: row.scan.id,
+        threatItemId: item.id,
+        threat: true,
+        categories: [item.category],
+        regions: [],
+        status: 'preparing',
+      });
+    });
+    const sessions = this.sessionsFor(setId, cases.map((entry) => entry.id!), body.traineeIds, trainer, rng);
+    await this.training.insertSet(
+      { id: setId, name: body.name, mode: body.mode, hideIdentity: body.hideIdentity, status: needed > 0 ? 'preparing' : 'ready', createdBy: trainer.id, createdAt: now, readyAt: needed > 0 ? null : now },
+      trainingScans,
+      cases,
+      sessions,
+      { actorType: 'user', actorId: trainer.id, action: 'training.set_created', detail: { setId, cases: cases.length, projected: needed, seed } },
+    );
+    await this.projection.start(trainingScans.map((scan) => scan.id!));
+    return this.detail(setId);
+  }
+
+  async assign(trainer: UserPrincipal, setId: string, traineeIds: string[]): Promise<SetDetail> {
+    const set = await this.setOrThrow(setId);
+    await this.checkTrainees(traineeIds);
+    const cases = await this.training.casesOf([set.id]);
+    const rng = new Prng(createHash('sha256').update(this.clock.newId()).digest().readUInt32LE(0));
+    await this.training.insertSessions(this.sessionsFor(set.id, cases.map((entry) => entry.id), traineeIds, trainer, rng));
+    return this.detail(set.id);
+  }
+
+  async list(): Promise<SetSummary[]> {
+    const sets = await this.training.sets();
+    const ids = sets.map((set) => set.id);
+    const [cases, sessions] = await Promise.all([this.training.casesOf(ids), this.training.sessionsWithTrainee({ setIds: ids })]);
+    return sets.map((set) => this.summary(set, cases.filter((entry) => entry.setId === set.id), sessions.filter((session) => session.setId === set.id)));
+  }
+
+  async detail(setId: string): Promise<SetDetail> {
+    const set = await this.setOrThrow(setId);
+    const [cases, sessions] = await Promise.all([this.training.casesOf([set.id]), this.training.sessionsWithTrainee({ setIds: [set.id] })]);
+    const scanViews = new Map<string, { id: string; width: number; height: number }[]>();
+    for (const row of await this.training.archivedScans(cases.filter((entry) => entry.kind === 'archived').map((entry) => entry.scanId))) {
+      scanViews.set(row.scan.id, viewsOf(row.scan.manifest));
+    }
+    return {
+      ...this.summary(set, cases, sessions),
+      caseList: await Promise.all(
+        cases.map(async (entry) => ({
+          id: entry.id,
+          position: entry.position,
+          kind: entry.kind,
+          scanId: entry.scanId,
+          sourceScanId: entry.sourceScanId,
+          threatItemId: entry.threatItemId,
+          threat: entry.threat,
+          categories: entry.categories as ThreatCategory[],
+          regions: entry.regions as Region[],
+          status: entry.status,
+          views: scanViews.get(entry.scanId) ?? (await this.trainingScanViews(entry)),
+        })),
+      ),
+      sessionList: sessions.map((session) => sessionSummary(session, cases.length)),
+    };
+  }
+
+  /** The truth of a case as a DICOS Threat Detection Report (TDR Type GROUND TRUTH; projected threats labelled TIP). */
+  async truthReport(trainer: UserPrincipal, caseId: string): Promise<Buffer> {
+    const trainingCase = /^[0-9a-f-]{36}$/.test(caseId) ? await this.training.trainingCase(caseId) : undefined;
+    if (!trainingCase) throw ApiError.notFound('case_not_found', `no training case ${caseId}`);
+    if (trainingCase.status !== 'ready') throw ApiError.conflict('case_not_ready', `training case ${caseId} is ${trainingCase.status}`);
+    const scan = (await this.scans.findById(trainingCase.scanId))!;
+    const set = (await this.training.set(trainingCase.setId))!;
+    await this.audit.record({ actorType: 'user', actorId: trainer.id, action: 'training.truth_exported', scanId: scan.id, detail: { caseId, format: 'dicos-tdr' } });
+    return writeGroundTruthReport(
+      {
+        scanId: scan.id,
+        projected: trainingCase.kind === 'projected',
+        regions: trainingCase.regions as Region[],
+        recordedAt: (set.readyAt ?? set.createdAt).toISOString(),
+        description: `training set ${set.name}`,
+      },
+      { scanId: scan.id, views: viewsOf(scan.manifest) },
+    );
+  }
+
+  async trainees(): Promise<{ id: string; username: string }[]> {
+    return this.training.trainees();
+  }
+
+  private async trainingScanViews(entry: TrainingCaseRow): Promise<{ id: string; width: number; height: number }[]> {
+    const scan = await this.scans.findById(entry.scanId);
+    return viewsOf(scan?.manifest ?? null);
+  }
+
+  private summary(set: TrainingSetRow, cases: TrainingCaseRow[], sessions: { completedAt: Date | null }[]): SetSummary {
+    return {
+      id: set.id,
+      name: set.name,
+      mode: set.mode,
+      hideIdentity: set.hideIdentity,
+      status: set.status,
+      failureMessage: set.failureMessage,
+      createdAt: set.createdAt.toISOString(),
+      readyAt: set.readyAt?.toISOString() ?? null,
+      cases: {
+        total: cases.length,
+        threats: cases.filter((entry) => entry.threat).length,
+        projected: cases.filter((entry) => entry.kind === 'projected').length,
+        archived: cases.filter((entry) => entry.kind === 'archived').length,
+        ready: cases.filter((entry) => entry.status === 'ready').length,
+      },
+      sessions: { total: sessions.length, completed: sessions.filter((session) => session.completedAt).length },
+    };
+  }
+
+  private sessionsFor(setId: string, caseIds: string[], traineeIds: string[], trainer: UserPrincipal, rng: Prng): (typeof trainingSessions.$inferInsert)[] {
+    return [...new Set(traineeIds)].map((traineeId) => ({
+      id: this.clock.newId(),
+      setId,
+      traineeId,
+      caseOrder: shuffled(caseIds, rng),
+      assignedBy: trainer.id,
+      assignedAt: this.clock.now(),
+    }));
+  }
+
+  private async itemsFor(body: CreateSetBody) {
+    if (body.threatItemIds?.length) {
+      const rows = await this.training.threatItemsByIds([...new Set(body.threatItemIds)]);
+      const missing = body.threatItemIds.filter((id) => !rows.some((row) => row.id === id));
+      if (missing.length) throw ApiError.badRequest('threat_item_not_found', `no threat items ${missing.join(', ')}`);
+      const retired = rows.filter((row) => row.retiredAt);
+      if (retired.length) throw ApiError.badRequest('threat_item_retired', `retired items are not used for new sets: ${retired.map((row) => row.name).join(', ')}`);
+      return rows;
+    }
+    const items = (await this.training.threatItems(false)).filter((item) => !body.categories?.length || body.categories.includes(item.category as ThreatCategory));
+    if (items.length === 0) throw ApiError.badRequest('no_threat_items', 'no threat item (not retired, in the chosen categories) to project');
+    return items;
+  }
+
+  private async checkTrainees(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const trainees = new Set((await this.training.trainees()).map((trainee) => trainee.id));
+    const others = ids.filter((id) => !trainees.has(id));
+    if (others.length) throw ApiError.badRequest('not_a_trainee', `these users do not have the trainee role: ${others.slice(0, 10).join(', ')}`);
+  }
+
+  private async setOrThrow(id: string): Promise<TrainingSetRow> {
+    const set = /^[0-9a-f-]{36}$/.test(id) ? await this.training.set(id) : undefined;
+    if (!set) throw ApiError.notFound('training_set_not_found', `no training set ${id}`);
+    return set;
+  }
+}
+
+/** A session as listed for trainers and for its trainee. */
+export function sessionSummary(
+  session: { id: string; setId: string; setName: string; mode: 'exam' | 'practice'; setStatus: string; traineeId: string; trainee: string; answered: number; assignedAt: Date; startedAt: Date | null; completedAt: Date | null; caseOrder: string[] },
+  total = session.caseOrder.length,
+): SessionSummary {
+  const status = session.completedAt ? 'completed' : session.setStatus !== 'ready' ? 'waiting' : session.startedAt ? 'in_progress' : 'assigned';
+  return {
+    id: session.id,
+    setId: session.setId,
+    setName: session.setName,
+    mode: session.mode,
+    traineeId: session.traineeId,
+    trainee: session.trainee,
+    status,
+    total,
+    answered: session.answered,
+    assignedAt: session.assignedAt.toISOString(),
+    startedAt: session.startedAt?.toISOString() ?? null,
+    completedAt: session.completedAt?.toISOString() ?? null,
+  };
+}
