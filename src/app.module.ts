@@ -47,6 +47,7 @@ import { StorageModule } from './storage/storage.module.js';
 import { ProjectionService } from './training/projection.service.js';
 import { ThreatLibraryService } from './training/threat-library.service.js';
 import { TrainingController } from './training/training.controller.js';
+import { TrainingExportService } from './training/training-export.service.js';
 import { TrainingRepository } from './training/training.repository.js';
 import { TrainingScoresService } from './training/training-scores.service.js';
 import { TrainingSessionsController } from './training/training-sessions.controller.js';
@@ -104,6 +105,7 @@ export class AppModule {
         StationRepository,
         StationsService,
         ThreatLibraryService,
+        TrainingExportService,
         TrainingRepository,
         TrainingScoresService,
         TrainingSessionsService,

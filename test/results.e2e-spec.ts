@@ -9,6 +9,7 @@ import { ResultRepository } from '../src/results/result.repository.js';
 import { ResultsService } from '../src/results/results.service.js';
 import { ScanRepository } from '../src/scans/scan.repository.js';
 import { type TestService, scanForm, startTestService } from './service.harness.js';
+import { until } from './until.js';
 
 interface CreatedStation {
   id: string;
@@ -28,16 +29,6 @@ interface Delivery {
 
 const ATTEMPTS = 4;
 
-/** Polls until `check` returns a value (for database state that follows an awaited event). */
-async function until<T>(check: () => Promise<T | undefined>, what: string, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** A station's live stream read event by event. */
 class EventStream {

@@ -17,6 +17,7 @@ import { OBJECT_STORAGE, type ObjectStorage } from '../src/storage/object-storag
 import { ProjectionService } from '../src/training/projection.service.js';
 import { aPrime, correctedRate, dPrime } from '../src/training/scoring.js';
 import { type TestService, scanForm, startTestService } from './service.harness.js';
+import { until } from './until.js';
 
 /*
  * Training over HTTP against the whole service (PGlite, real Redis, real storage): the archive trainers search,
@@ -267,16 +268,6 @@ function elsewhere(view: ViewSize, truth: Region[]): Region {
   throw new Error(`no free pixel in view ${view.id}`);
 }
 
-/** Polls until `check` returns a value: waiting on a condition, never on a guessed time. */
-async function until<T>(check: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** A small dual-energy item image: air around a dense block. */
 function itemPlanes(width: number, height: number): { high: Uint16Array; low: Uint16Array; mask: Uint8Array } {

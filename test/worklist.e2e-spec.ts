@@ -95,7 +95,9 @@ describe.each(['postgres', 'pglite'] as const)('analyst work pool end to end on 
   }
 
   beforeAll(async () => {
-    service = await startTestService({ database, env: { NIIX_CLAIM_LOCK_SECONDS: '2' } });
+    // Short enough for the lapse test to see a lock run out, long enough that a claim → verdict round trip on a
+    // machine busy with other suites (two jest workers on two cores) stays inside it.
+    service = await startTestService({ database, env: { NIIX_CLAIM_LOCK_SECONDS: '5' } });
     const created = await service.request<{ id: string; apiKey: string }>('POST', '/api/v1/stations', { token: service.adminToken, json: { name: 'Medininkai 1', country: 'LT' } });
     station = created.body;
     for (let i = 0; i < 20; i++) analysts.push(await user(`analyst${i}`, ['analyst']));
@@ -145,7 +147,7 @@ describe.each(['postgres', 'pglite'] as const)('analyst work pool end to end on 
     expect(beat.status).toBe(200);
     // no more heartbeats: the lock lapses and the case goes back, to be claimed by someone else
     let again: Claim | null = null;
-    for (let attempt = 0; attempt < 100 && !again; attempt++) {
+    for (let attempt = 0; attempt < 150 && !again; attempt++) {
       again = await claim(analysts[2].token);
       if (!again) await new Promise((resolve) => setTimeout(resolve, 200));
     }

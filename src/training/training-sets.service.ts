@@ -3,8 +3,6 @@ import { Injectable } from '@nestjs/common';
 import type { Manifest } from '../../libs/exchange-format/src/manifest.js';
 import type { Region, ThreatCategory } from '../../libs/exchange-format/src/verdict.js';
 import { Prng } from '../../libs/imaging/src/synthetic/prng.js';
-import { writeGroundTruthReport } from '../../libs/scanner-adapters/src/dicos/tdr.writer.js';
-import { AuditRepository } from '../audit/audit.repository.js';
 import type { UserPrincipal } from '../auth/roles.js';
 import { ApiError } from '../common/api-error.js';
 import { Clock } from '../common/clock.js';
@@ -53,7 +51,6 @@ export class TrainingSetsService {
     private readonly training: TrainingRepository,
     private readonly scans: ScanRepository,
     private readonly projection: ProjectionService,
-    private readonly audit: AuditRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -214,26 +211,6 @@ export class TrainingSetsService {
       ),
       sessionList: sessions.map((session) => sessionSummary(session, cases.length)),
     };
-  }
-
-  /** The truth of a case as a DICOS Threat Detection Report (TDR Type GROUND TRUTH; projected threats labelled TIP). */
-  async truthReport(trainer: UserPrincipal, caseId: string): Promise<Buffer> {
-    const trainingCase = /^[0-9a-f-]{36}$/.test(caseId) ? await this.training.trainingCase(caseId) : undefined;
-    if (!trainingCase) throw ApiError.notFound('case_not_found', `no training case ${caseId}`);
-    if (trainingCase.status !== 'ready') throw ApiError.conflict('case_not_ready', `training case ${caseId} is ${trainingCase.status}`);
-    const scan = (await this.scans.findById(trainingCase.scanId))!;
-    const set = (await this.training.set(trainingCase.setId))!;
-    await this.audit.record({ actorType: 'user', actorId: trainer.id, action: 'training.truth_exported', scanId: scan.id, detail: { caseId, format: 'dicos-tdr' } });
-    return writeGroundTruthReport(
-      {
-        scanId: scan.id,
-        projected: trainingCase.kind === 'projected',
-        regions: trainingCase.regions as Region[],
-        recordedAt: (set.readyAt ?? set.createdAt).toISOString(),
-        description: `training set ${set.name}`,
-      },
-      { scanId: scan.id, views: viewsOf(scan.manifest) },
-    );
   }
 
   async trainees(): Promise<{ id: string; username: string }[]> {

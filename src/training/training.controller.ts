@@ -21,6 +21,7 @@ import {
   traineeResponse,
   traineeScores,
 } from './training.contract.js';
+import { TrainingExportService } from './training-export.service.js';
 import { TrainingScoresService } from './training-scores.service.js';
 import { TrainingSetsService } from './training-sets.service.js';
 
@@ -34,6 +35,7 @@ export class TrainingController {
     private readonly sets: TrainingSetsService,
     private readonly library: ThreatLibraryService,
     private readonly scores: TrainingScoresService,
+    private readonly exports: TrainingExportService,
   ) {}
 
   @Get('archive')
@@ -125,9 +127,17 @@ export class TrainingController {
   @Get('cases/:id/truth.dcs')
   @ApiDoc({ summary: 'The truth of a case as a DICOS Threat Detection Report (TDR Type GROUND TRUTH; projected threats labelled “projected threat (TIP)”)', auth: 'user', tags: ['training'], responses: { 200: { mediaType: 'application/dicom', description: 'DICOS TDR, DICOM Part 10' } } })
   async truth(@CurrentPrincipal() trainer: UserPrincipal, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply) {
-    const file = await this.sets.truthReport(trainer, id);
+    const file = await this.exports.truth(trainer, id);
     void reply.type('application/dicom').header('content-disposition', `attachment; filename="niix-training-truth-${id}.dcs"`);
     return file;
+  }
+
+  @Get('cases/:id/dicos.tar')
+  @ApiDoc({ summary: 'A case as DICOS: its scan as DX images (TIP Type CTI when the threat was projected) and its truth as a GROUND TRUTH TDR (truth.dcs) in the same study, referencing the images', auth: 'user', tags: ['training'], responses: { 200: { mediaType: 'application/x-tar', description: 'tar of DICOM Part 10 files: <view>-<energy>.dcm and truth.dcs' } } })
+  async dicos(@CurrentPrincipal() trainer: UserPrincipal, @Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    const stream = await this.exports.dicos(trainer, id);
+    void reply.type('application/x-tar').header('content-disposition', `attachment; filename="niix-training-case-${id}.tar"`);
+    return stream;
   }
 
   @Get('sets/:id/scores')

@@ -33,13 +33,4 @@ export function ensureWebBuilt(): void {
   execFileSync('npm', ['run', 'build:web'], { stdio: 'inherit' });
 }
 
-/** Waits on a condition (no fixed sleeps): polls until `check` returns a value that is not false/undefined/null. */
-export async function until<T>(check: () => Promise<T | false | null | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== false && value !== null && value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { until } from '../until.js';

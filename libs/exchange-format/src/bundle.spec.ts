@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { BundleError, looksLikeBundle, originalPartPath, readBundle, writeBundle } from './bundle.js';
+import { BundleError, looksLikeBundle, originalPartPath, readBundle, writeBundle, writeTar } from './bundle.js';
 import type { Manifest } from './manifest.js';
 import { buildPackage, type PackagePart, serialiseManifest, sha256Hex } from './package.js';
 import { SAMPLE_ORIGINAL_BYTES, sampleBuildInput } from './sample-package.testing.js';
@@ -158,6 +158,24 @@ describe('bundle', () => {
       'plane views/side/single.png of the manifest was not given',
     );
     await expect(pipeline(writeBundle(manifest, [{ ...parts[0], path: '../x' }]), sink())).rejects.toThrow('is not allowed');
+  });
+
+  it('writes a plain tar of any files that GNU tar lists and extracts, and refuses unsafe or repeated paths', async () => {
+    const tarPath = join(dir, 'files.tar');
+    const files = [
+      { path: 'top-high.dcm', data: Buffer.from('high energy image') },
+      { path: 'truth/truth.dcs', data: Buffer.alloc(1000, 7) },
+    ];
+    await pipeline(writeTar(slowly(files), { mtime: new Date('2026-04-02T08:00:00Z') }), createWriteStream(tarPath));
+    const listing = execFileSync('tar', ['-tvf', tarPath], { encoding: 'utf8' }).trim().split('\n');
+    expect(listing.map((line) => line.split(/\s+/).pop())).toEqual(['top-high.dcm', 'truth/truth.dcs']);
+    expect(listing[0]).toMatch(/^-rw-r--r-- niix\/niix\s+17 2026-04-02 /);
+    expect(execFileSync('tar', ['-xOf', tarPath, 'truth/truth.dcs']).equals(files[1].data)).toBe(true);
+    expect((await readFile(tarPath)).length).toBe(512 * (1 + 1 + 1 + 2) + 1024);
+    const sink = (): NodeJS.WritableStream => createWriteStream(join(dir, 'never.tar'));
+    const mtime = new Date();
+    await expect(pipeline(writeTar([{ path: '../x', data: Buffer.alloc(1) }], { mtime }), sink())).rejects.toThrow(BundleError);
+    await expect(pipeline(writeTar([files[0], files[0]], { mtime }), sink())).rejects.toThrow('given twice');
   });
 
   it('makes uploaded names safe as original paths', () => {

@@ -213,6 +213,31 @@ export function writeBundle(
   return Readable.from(generate(), { objectMode: false });
 }
 
+/**
+ * Streams a plain ustar archive of the given files, in the order given, with the headers of a bundle (mode 0644, owner
+ * niix, `mtime`) and the end-of-archive marker: for exports that are not an exchange package (a training case as
+ * DICOS files). Paths must be relative, without `.` or `..` segments, each given once; otherwise the stream fails with
+ * a BundleError.
+ */
+export function writeTar(files: AsyncIterable<PackagePart> | Iterable<PackagePart>, options: { mtime: Date }): Readable {
+  async function* generate(): AsyncGenerator<Buffer> {
+    const mtime = Math.floor(options.mtime.getTime() / 1000);
+    const written = new Set<string>();
+    for await (const file of files) {
+      const path = safeEntryPath(file.path);
+      if (path === null || path !== file.path) throw new BundleError(`path ${file.path} is not allowed in a tar`, file.path);
+      if (written.has(path)) throw new BundleError(`file ${path} is given twice`, path);
+      written.add(path);
+      yield fileHeader(path, file.data.length, mtime);
+      yield file.data;
+      yield padding(file.data.length);
+    }
+    yield ZERO_BLOCK;
+    yield ZERO_BLOCK;
+  }
+  return Readable.from(generate(), { objectMode: false });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Reading
 

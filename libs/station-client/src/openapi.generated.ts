@@ -1707,6 +1707,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/training/cases/{id}/dicos.tar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A case as DICOS: its scan as DX images (TIP Type CTI when the threat was projected) and its truth as a GROUND TRUTH TDR (truth.dcs) in the same study, referencing the images */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description tar of DICOM Part 10 files: <view>-<energy>.dcm and truth.dcs */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/x-tar": unknown;
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/training/cases/{id}/truth.dcs": {
         parameters: {
             query?: never;

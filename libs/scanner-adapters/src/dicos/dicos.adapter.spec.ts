@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import dicomParser from 'dicom-parser';
 import { ConversionError, type InputFile } from '../adapter.js';
 import { DicosAdapter } from './dicos.adapter.js';
-import { writeDicos, type DicosScan } from './dicos.writer.js';
+import { writeDicos } from './dicos.writer.js';
+import { SAMPLE_DICOS_SCAN, ramp } from './sample-scan.testing.js';
 
 const limits = { maxPixelsPerPlane: 1_000_000 };
 let dir: string;
@@ -21,30 +22,7 @@ function save(files: { name: string; data: Buffer }[], prefix: string): InputFil
   });
 }
 
-function ramp(width: number, height: number, seed: number): Uint16Array {
-  const out = new Uint16Array(width * height);
-  for (let i = 0; i < out.length; i++) out[i] = (i * 2654435761 + seed * 40503) % 65536;
-  return out;
-}
-
-const scan: DicosScan = {
-  scanner: { vendor: 'Acme Security', model: 'AX-6', software: '4.2.1' },
-  acquiredAt: '2026-03-01T10:20:30.250+02:00',
-  views: [
-    {
-      id: 'top',
-      width: 37,
-      height: 21,
-      pixelSpacingMm: { x: 5, y: 2.5 },
-      airValue: 60000,
-      planes: [
-        { energy: 'high', data: ramp(37, 21, 1) },
-        { energy: 'low', data: ramp(37, 21, 2) },
-      ],
-    },
-    { id: 'side', width: 12, height: 9, pixelSpacingMm: null, airValue: 1234, planes: [{ energy: 'single', data: ramp(12, 9, 3) }] },
-  ],
-};
+const scan = SAMPLE_DICOS_SCAN;
 
 describe(DicosAdapter.name, () => {
   const adapter = new DicosAdapter();

@@ -16,6 +16,36 @@ export interface DicosScan {
   }[];
 }
 
+/**
+ * TIP Type (4010,1039) CS, the one required attribute of the TIP Image Module of a DICOS image (pydicom
+ * _dicom_dict.py 0x40101039 ('CS', '1', "TIP Type"); SDICOS TipImage.h, TIP_IMAGE_TYPE, NEMA IIC 1 v03 section 14.2.8,
+ * table 94). Defined terms: CTI, a composite threat image (a threat image projected into a real scan, what niix's
+ * training projections are), and FTI, a fictitious threat image.
+ */
+export const TIP_TYPE_TAG = 0x40101039;
+export type TipType = 'CTI' | 'FTI';
+
+export interface WriteDicosOptions {
+  /** Study Instance UID of every image; a new one when absent. */
+  studyUid?: string;
+  /** Writes the TIP Image Module (TIP Type, see TIP_TYPE_TAG) into every image; a real scan has none. */
+  tipType?: TipType;
+}
+
+/** One written image: a Part 10 file, with the UIDs a report needs to reference it. */
+export interface DicosFile {
+  /** `<view>-<energy>.dcm`. */
+  name: string;
+  data: Buffer;
+  view: string;
+  energy: 'high' | 'low' | 'single';
+  /** DICOS DX For Processing (DICOS_SOP_CLASS.dxForProcessing). */
+  sopClassUid: string;
+  sopInstanceUid: string;
+  /** Each image is a series of its own. */
+  seriesInstanceUid: string;
+}
+
 /** niix's implementation class UID (2.25 + a fixed UUID) and version name. */
 const IMPLEMENTATION_CLASS_UID = '2.25.160964839637931003212470587916458470245';
 const IMPLEMENTATION_VERSION = 'NIIX_1';
@@ -48,12 +78,13 @@ function toDicomDateTime(iso: string): { dt: string; offset: string } | null {
  * transmitted intensity, the plane convention). High and low energy planes of a view share the Frame of
  * Reference and View Position and are marked by ImageType (HIGH ENERGY / LOW ENERGY); niix's private block
  * (0009,xx, creator NIIX 1.0) keeps the air value, view id and energy so that the DicosAdapter reads the scan
- * back exactly.
+ * back exactly. With `tipType` every image also carries TIP Type (4010,1039), labelling it a threat image projection;
+ * without options the files are those niix always wrote (dicos.writer.spec.ts pins their bytes).
  */
-export function writeDicos(scan: DicosScan, options?: { studyUid?: string }): { name: string; data: Buffer }[] {
+export function writeDicos(scan: DicosScan, options?: WriteDicosOptions): DicosFile[] {
   const studyUid = options?.studyUid ?? newUid();
   const when = scan.acquiredAt ? toDicomDateTime(scan.acquiredAt) : null;
-  const files: { name: string; data: Buffer }[] = [];
+  const files: DicosFile[] = [];
   let series = 0;
   scan.views.forEach((view) => {
     if (view.width > 0xffff || view.height > 0xffff) throw new RangeError(`view ${view.id} is too large for DICOM Rows/Columns`);
@@ -64,6 +95,8 @@ export function writeDicos(scan: DicosScan, options?: { studyUid?: string }): { 
       }
       series++;
       const sopInstanceUid = newUid();
+      // Made here, in the order the writer always made its UIDs (SOP instance, then series).
+      const seriesInstanceUid = newUid();
       const imageType = ['ORIGINAL', 'PRIMARY', ...(plane.energy === 'single' ? [] : [`${plane.energy.toUpperCase()} ENERGY`])];
       const elements: DicomElement[] = [
         element(0x00080008, 'CS', imageType),
@@ -76,7 +109,7 @@ export function writeDicos(scan: DicosScan, options?: { studyUid?: string }): { 
         element(0x00091002, 'LO', view.id),
         element(0x00091003, 'CS', plane.energy.toUpperCase()),
         element(0x0020000d, 'UI', studyUid),
-        element(0x0020000e, 'UI', newUid()),
+        element(0x0020000e, 'UI', seriesInstanceUid),
         element(0x00200011, 'IS', String(series)),
         element(0x00200013, 'IS', '1'),
         element(0x00200052, 'UI', frameOfReferenceUid),
@@ -99,6 +132,7 @@ export function writeDicos(scan: DicosScan, options?: { studyUid?: string }): { 
       if (view.pixelSpacingMm) {
         elements.push(element(0x00280030, 'DS', [decimalString(view.pixelSpacingMm.y), decimalString(view.pixelSpacingMm.x)]));
       }
+      if (options?.tipType) elements.push(element(TIP_TYPE_TAG, 'CS', options.tipType));
       const data = writePart10(
         {
           sopClassUid: DICOS_SOP_CLASS.dxForProcessing,
@@ -108,7 +142,15 @@ export function writeDicos(scan: DicosScan, options?: { studyUid?: string }): { 
         },
         elements,
       );
-      files.push({ name: `${view.id}-${plane.energy}.dcm`, data });
+      files.push({
+        name: `${view.id}-${plane.energy}.dcm`,
+        data,
+        view: view.id,
+        energy: plane.energy,
+        sopClassUid: DICOS_SOP_CLASS.dxForProcessing,
+        sopInstanceUid,
+        seriesInstanceUid,
+      });
     }
   });
   return files;

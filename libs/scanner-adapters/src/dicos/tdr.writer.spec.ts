@@ -109,6 +109,38 @@ describe('writeThreatDetectionReport', () => {
     expect(instance?.string('x00081155')).toBe(TOP_SOP);
   });
 
+  it('references every image of a view, each in its own series, when the view lists its images', () => {
+    const image = (n: number) => ({ sopInstanceUid: `2.25.${n}1`, seriesInstanceUid: `2.25.${n}2` });
+    const file = writeThreatDetectionReport(verdict('inspect', regions), {
+      scanId: 'scan-3',
+      studyInstanceUid: STUDY,
+      views: [
+        { id: 'top', width: 1200, height: 400, images: [image(1), image(2)] },
+        { id: 'side', width: 1200, height: 300, images: [image(3)] },
+      ],
+    });
+    const ds = parse(file);
+    const instances = (set: DataSet | undefined) =>
+      (set?.elements.x0008114a?.items ?? []).map((item) => [item.dataSet?.string('x00081150'), item.dataSet?.string('x00081155')]);
+    const dx = DICOS_SOP_CLASS.dxForProcessing;
+    expect(
+      (ds.elements.x00081115.items ?? []).map((item) => [item.dataSet?.string('x0020000e'), instances(item.dataSet)]),
+    ).toEqual([
+      ['2.25.12', [[dx, '2.25.11']]],
+      ['2.25.22', [[dx, '2.25.21']]],
+      ['2.25.32', [[dx, '2.25.31']]],
+    ]);
+    const representations = (ds.elements.x40101011.items ?? []).map((item) => first(item.dataSet, 'x40101037'));
+    expect(representations.map(instances)).toEqual([
+      [
+        [dx, '2.25.11'],
+        [dx, '2.25.21'],
+      ],
+      [[dx, '2.25.31']],
+    ]);
+    expect(readThreatDetectionReport(file).objects.map((object) => object.referencedSopInstanceUid)).toEqual(['2.25.11', '2.25.31']);
+  });
+
   it('makes new study and series UIDs when the scan has none', () => {
     const ds = parse(writeThreatDetectionReport(verdict('clear'), { scanId: 'scan-2', views: [] }));
     expect(ds.string('x0020000d')).toMatch(/^2\.25\.\d+$/);

@@ -91,7 +91,8 @@ export type TdrType = (typeof TDR_TYPE)[keyof typeof TDR_TYPE];
  * _dicom_dict.py 0x40101039 CS "TIP Type"; SDICOS TagDefines.h TAG_TIP_TYPE) belongs to the TIP Image Module of an
  * image (SDICOS TipImage.h, NEMA IIC 1 v03 section 14.2.8, table 94; defined terms FTI, CTI) and is not part of the
  * Threat Sequence, ATD Assessment or PTO Representation items (SDICOS ThreatSequence.h, AssessmentSequence.h,
- * CommonSpecificTDR.h, BaggageSpecificTDR.h), so it is not written into a TDR.
+ * CommonSpecificTDR.h, BaggageSpecificTDR.h), so it is not written into a TDR; writeDicos writes it into the images
+ * (option tipType) that a ground truth TDR of a projected case references.
  */
 export const TIP_THREAT_DESCRIPTION = 'projected threat (TIP)';
 
@@ -141,8 +142,40 @@ export interface TdrScan {
     sopInstanceUid?: string;
     /** SOP class of the view's image; DICOS DX For Processing (what writeDicos writes) when absent. */
     sopClassUid?: string;
+    /**
+     * Every image of the view with its series, when the view has several: writeDicos writes one image per plane, each
+     * a series of its own (the high and low energy images of a dual-energy view). Given, it takes the place of
+     * sopInstanceUid, sopClassUid and the scan's seriesInstanceUid: each threat object on the view references all of
+     * the view's images, and the Referenced Series Sequence lists every series.
+     */
+    images?: { sopInstanceUid: string; seriesInstanceUid: string; sopClassUid?: string }[];
   }[];
 }
+
+interface ReferencedImage {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  seriesInstanceUid: string | undefined;
+}
+
+/** The images of a view a report references, each with its series (the scan's series for a view's one image). */
+function imagesOf(view: TdrScan['views'][number], scan: TdrScan): ReferencedImage[] {
+  if (view.images) {
+    return view.images.map((image) => ({
+      sopClassUid: image.sopClassUid ?? DICOS_SOP_CLASS.dxForProcessing,
+      sopInstanceUid: image.sopInstanceUid,
+      seriesInstanceUid: image.seriesInstanceUid,
+    }));
+  }
+  if (!view.sopInstanceUid) return [];
+  return [{ sopClassUid: view.sopClassUid ?? DICOS_SOP_CLASS.dxForProcessing, sopInstanceUid: view.sopInstanceUid, seriesInstanceUid: scan.seriesInstanceUid }];
+}
+
+/** One item of a Referenced Instance Sequence. */
+const referenceItem = (image: ReferencedImage): DicomItem => [
+  element(TDR_TAG.referencedSopClassUid, 'UI', image.sopClassUid),
+  element(TDR_TAG.referencedSopInstanceUid, 'UI', image.sopInstanceUid),
+];
 
 export interface TdrOptions {
   manufacturer?: string;
@@ -239,16 +272,8 @@ function writeReport(content: TdrContent, scan: TdrScan, options: TdrOptions | u
       ]),
       element(TDR_TAG.ptoLocationDescription, 'ST', `view ${view.id}`),
     ];
-    if (view.sopInstanceUid) {
-      representation.push(
-        element(TDR_TAG.referencedInstanceSequence, 'SQ', [
-          [
-            element(TDR_TAG.referencedSopClassUid, 'UI', view.sopClassUid ?? DICOS_SOP_CLASS.dxForProcessing),
-            element(TDR_TAG.referencedSopInstanceUid, 'UI', view.sopInstanceUid),
-          ],
-        ]),
-      );
-    }
+    const images = imagesOf(view, scan);
+    if (images.length > 0) representation.push(element(TDR_TAG.referencedInstanceSequence, 'SQ', images.map(referenceItem)));
     return [
       element(TDR_TAG.potentialThreatObjectId, 'US', index),
       element(TDR_TAG.atdAssessmentSequence, 'SQ', [
@@ -287,22 +312,23 @@ function writeReport(content: TdrContent, scan: TdrScan, options: TdrOptions | u
   if (scan.stationName) elements.push(element(TDR_TAG.stationName, 'SH', clip(scan.stationName, 16)));
   if (options?.softwareVersion) elements.push(element(TDR_TAG.softwareVersions, 'LO', clip(options.softwareVersion, 64)));
 
-  const referenced = scan.views.filter((view) => view.sopInstanceUid);
-  if (scan.seriesInstanceUid && referenced.length > 0) {
+  // One Referenced Series Sequence item per series of the referenced images, in view order.
+  const series = new Map<string, DicomItem[]>();
+  for (const view of scan.views) {
+    for (const image of imagesOf(view, scan)) {
+      if (image.seriesInstanceUid) series.set(image.seriesInstanceUid, [...(series.get(image.seriesInstanceUid) ?? []), referenceItem(image)]);
+    }
+  }
+  if (series.size > 0) {
     elements.push(
-      element(TDR_TAG.referencedSeriesSequence, 'SQ', [
-        [
-          element(TDR_TAG.seriesInstanceUid, 'UI', scan.seriesInstanceUid),
-          element(
-            TDR_TAG.referencedInstanceSequence,
-            'SQ',
-            referenced.map((view) => [
-              element(TDR_TAG.referencedSopClassUid, 'UI', view.sopClassUid ?? DICOS_SOP_CLASS.dxForProcessing),
-              element(TDR_TAG.referencedSopInstanceUid, 'UI', view.sopInstanceUid ?? ''),
-            ]),
-          ),
-        ],
-      ]),
+      element(
+        TDR_TAG.referencedSeriesSequence,
+        'SQ',
+        [...series].map(([uid, instances]) => [
+          element(TDR_TAG.seriesInstanceUid, 'UI', uid),
+          element(TDR_TAG.referencedInstanceSequence, 'SQ', instances),
+        ]),
+      ),
     );
   }
 
