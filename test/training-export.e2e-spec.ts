@@ -13,6 +13,7 @@ import { ScanRepository } from '../src/scans/scan.repository.js';
 import { OBJECT_STORAGE, type ObjectStorage } from '../src/storage/object-storage.js';
 import { TrainingRepository } from '../src/training/training.repository.js';
 import { type TestService, scanForm, startTestService } from './service.harness.js';
+import type { Manifest } from '../libs/exchange-format/src/manifest.js';
 import { until } from './until.js';
 
 /*
@@ -32,8 +33,9 @@ interface TrainerCase {
   kind: 'archived' | 'projected';
   scanId: string;
   sourceScanId: string | null;
+  threatItemId: string | null;
   threat: boolean;
-  regions: { view: string }[];
+  regions: { view: string; x: number; y: number; width: number; height: number }[];
   status: string;
 }
 interface SetDetail {
@@ -265,6 +267,44 @@ describe('training case export as DICOS (PGlite)', () => {
       const refused = await service.request<{ error: { code: string } }>('GET', `/api/v1/training/cases/${projectedCase.id}/dicos.tar`, { token });
       expect([refused.status, refused.body.error.code]).toEqual([403, 'forbidden']);
     }
+  });
+
+  it('projects a threat where the trainer chose it: place, scale and rotation kept; refused off a clean case or off the view', async () => {
+    const items = (await service.request<{ id: string; name: string }[]>('GET', '/api/v1/training/threat-items', { token: trainerToken })).body;
+    const pistol = items.find((item) => item.name.toLowerCase().includes('pistol'))!;
+    const archivedScanIds = [cleanCase.scanId, projectedCase.sourceScanId!, foundCase.scanId];
+    const create = (projections: unknown[]) =>
+      service.request<SetDetail & { error: { code: string } }>('POST', '/api/v1/training/sets', { token: trainerToken, json: { name: 'Placed by hand', mode: 'exam', archivedScanIds, projections } });
+    const refusals: [unknown[], string][] = [
+      [[{ scanId: foundCase.scanId, threatItemId: pistol.id }], 'not_a_clean_case'],
+      [[{ scanId: cleanCase.scanId, threatItemId: pistol.id, places: { top: { x: 320, y: 0 } } }], 'invalid_placement'],
+      [[{ scanId: cleanCase.scanId, threatItemId: pistol.id, places: { front: { x: 1, y: 1 } } }], 'invalid_placement'],
+      [[{ scanId: cleanCase.scanId, threatItemId: pistol.id }, { scanId: cleanCase.scanId, threatItemId: pistol.id }], 'duplicate_projection'],
+    ];
+    for (const [projections, code] of refusals) {
+      const refused = await create(projections);
+      expect([refused.status, refused.body.error.code]).toEqual([400, code]);
+    }
+
+    const created = await create([{ scanId: cleanCase.scanId, threatItemId: pistol.id, scale: 1, rotationDeg: 0, places: { top: { x: 40, y: 10 } } }]);
+    expect(created.status).toBe(202);
+    const ready = await until(
+      async () => {
+        const detail = (await service.request<SetDetail>('GET', `/api/v1/training/sets/${created.body.id}`, { token: trainerToken })).body;
+        if (detail.status === 'failed') throw new Error(`set failed: ${detail.failureMessage ?? ''}`);
+        return detail.status === 'ready' ? detail : undefined;
+      },
+      'the hand-placed set to be ready',
+      READY_MS,
+    );
+    const projected = ready.caseList.filter((entry) => entry.kind === 'projected');
+    expect(projected.map((entry) => [entry.sourceScanId, entry.threatItemId])).toEqual([[cleanCase.scanId, pistol.id]]);
+    const top = projected[0].regions.find((region) => region.view === 'top')!;
+    expect(top.x).toBeGreaterThanOrEqual(40);
+    expect(top.y).toBeGreaterThanOrEqual(10);
+    const manifest = (await service.app.get(ScanRepository).findById(projected[0].scanId))!.manifest as Manifest;
+    expect(manifest.training?.projectedThreats.find((threat) => threat.view === 'top')?.placement).toEqual({ x: 40, y: 10, scale: 1, rotationDeg: 0 });
+    expect(manifest.training?.projectedThreats.find((threat) => threat.view === 'side')?.placement).toMatchObject({ scale: 1, rotationDeg: 0 });
   });
 
   it('answers 404 case_not_found for an unknown case and 409 case_not_ready for a case not ready', async () => {

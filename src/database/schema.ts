@@ -279,6 +279,13 @@ export const threatItems = pgTable('threat_items', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
 });
 
+/** Where a trainer put a projected threat: scale, rotation, and the top-left of the placed item in some views. */
+export interface ChosenPlacement {
+  scale?: number;
+  rotationDeg?: number;
+  places?: Record<string, { x: number; y: number }>;
+}
+
 export const TRAINING_MODES = ['exam', 'practice'] as const;
 export type TrainingMode = (typeof TRAINING_MODES)[number];
 export const TRAINING_SET_STATUSES = ['preparing', 'ready', 'failed'] as const;
@@ -321,6 +328,8 @@ export const trainingCases = pgTable(
     /** For a projection: the clean archived scan it was made from. */
     sourceScanId: uuid('source_scan_id').references(() => scans.id),
     threatItemId: uuid('threat_item_id').references(() => threatItems.id),
+    /** For a projection the trainer placed: scale, rotation and, per view, where; null or missing parts are drawn at random. */
+    placement: jsonb('placement').$type<ChosenPlacement>(),
     threat: boolean('threat').notNull(),
     categories: text('categories').array().notNull(),
     /** Truth regions (pixel rectangles per view); filled for a projection once it is made. */

@@ -15,6 +15,7 @@ import { QueueRepository } from '../queue/queue.repository.js';
 import { ScanObjectsWriter } from '../scans/scan-objects.writer.js';
 import { scanObjects } from '../scans/scan-objects.js';
 import { ScanRepository, type ScanRow } from '../scans/scan.repository.js';
+import type { ChosenPlacement } from '../database/schema.js';
 import { OBJECT_STORAGE, type ObjectStorage } from '../storage/object-storage.js';
 import { ThreatLibraryService } from './threat-library.service.js';
 import { type TrainingCaseRow, TrainingRepository } from './training.repository.js';
@@ -80,7 +81,7 @@ export class ProjectionService {
         this.library.image(itemRow),
       ]);
       await context.progress(20);
-      const projected = this.projectIntoViews(views, item, seedOf(trainingCase.id));
+      const projected = this.projectIntoViews(views, item, seedOf(trainingCase.id), trainingCase.placement ?? {});
       await context.progress(40);
       const category = itemRow.category as ThreatCategory;
       const regions: Region[] = projected.map(({ view, region }) => ({ view, ...region, category, note: `projected: ${itemRow.name}` }));
@@ -132,9 +133,13 @@ export class ProjectionService {
     await this.fail(scan, trainingCase, 'the threat could not be projected because of a fault in niix; operators have been alerted');
   }
 
-  /** Projects the item into every view; dual-energy views on both planes, single-energy views with the high transmission. */
-  private projectIntoViews(views: PackageView[], item: ThreatItemImage, seed: number) {
+  /**
+   * Projects the item into every view; dual-energy views on both planes, single-energy views with the high
+   * transmission. What the trainer chose (scale, rotation, places per view) is kept; the rest is drawn.
+   */
+  private projectIntoViews(views: PackageView[], item: ThreatItemImage, seed: number, chosen: ChosenPlacement) {
     let along: number | null = null;
+    const fixed = { ...(chosen.scale !== undefined ? { scale: chosen.scale } : {}), ...(chosen.rotationDeg !== undefined ? { rotationDeg: chosen.rotationDeg } : {}) };
     return views.map((view) => {
       const plane = (energy: string): GreyPlane | undefined => {
         const found = view.planes.find((candidate) => candidate.energy === energy);
@@ -143,9 +148,11 @@ export class ProjectionService {
       const high = plane('high') ?? plane('single')!;
       const low = plane('low') ?? high;
       const background = { high, low, airValue: view.airValue, pixelSpacingMm: view.pixelSpacingMm?.x ?? item.pixelSpacingMm };
-      let placement: Placement = randomPlacement(background, item, seed + views.indexOf(view));
+      const drawn: Placement = randomPlacement(background, item, seed + views.indexOf(view), fixed);
+      const place = chosen.places?.[view.id];
+      let placement: Placement = place ? { ...drawn, x: place.x, y: place.y } : drawn;
       if (along === null) along = (placement.x + 0.5) / view.width;
-      else {
+      else if (!place) {
         for (let n = 1; n < ALIGNMENT_CANDIDATES; n++) {
           const candidate = randomPlacement(background, item, seed + 1000 * n + views.indexOf(view), { scale: placement.scale, rotationDeg: placement.rotationDeg });
           if (Math.abs((candidate.x + 0.5) / view.width - along) < Math.abs((placement.x + 0.5) / view.width - along)) placement = candidate;

@@ -109,17 +109,20 @@ export class TrainingSetsService {
     }
     const threats = archived.filter((row) => row.outcome!.found);
     const clean = archived.filter((row) => !row.outcome!.found);
-    const needed = projectionsNeeded(body, archived.length, threats.length);
+    const chosen = new Map((await this.chosenProjections(body, clean)).map((projection) => [projection.scanId, projection]));
+    const needed = Math.max(projectionsNeeded(body, archived.length, threats.length), chosen.size);
     if (needed > clean.length) {
       throw ApiError.badRequest('not_enough_clean_cases', `${needed} projected threats need as many clean archived cases; the set has ${clean.length}`);
     }
-    const items = needed > 0 ? await this.itemsFor(body) : [];
+    const items = needed > chosen.size ? await this.itemsFor(body) : [];
     await this.checkTrainees(body.traineeIds);
 
     const seed = body.seed ?? createHash('sha256').update(this.clock.newId()).digest().readUInt32LE(0);
     const rng = new Prng(seed);
-    const backgrounds = new Set(shuffled(clean, rng).slice(0, needed).map((row) => row.scan.id));
+    const drawn = shuffled(clean.filter((row) => !chosen.has(row.scan.id)), rng).slice(0, needed - chosen.size);
+    const backgrounds = new Set([...chosen.keys(), ...drawn.map((row) => row.scan.id)]);
     const itemOrder = shuffled(items, rng);
+    let drawnItems = 0;
     const setId = this.clock.newId();
     const now = this.clock.now();
     const trainingScans: (typeof scans.$inferInsert)[] = [];
@@ -130,7 +133,8 @@ export class TrainingSetsService {
         cases.push({ id: this.clock.newId(), setId, position, kind: 'archived', scanId: row.scan.id, ...archivedTruth(row), status: 'ready' });
         return;
       }
-      const item = itemOrder[trainingScans.length % itemOrder.length];
+      const choice = chosen.get(row.scan.id);
+      const item = choice?.item ?? itemOrder[drawnItems++ % itemOrder.length];
       const scanId = this.clock.newId();
       trainingScans.push({
         id: scanId,
@@ -151,6 +155,7 @@ export class TrainingSetsService {
         scanId,
         sourceScanId: row.scan.id,
         threatItemId: item.id,
+        placement: choice ? { scale: choice.scale, rotationDeg: choice.rotationDeg, places: choice.places } : null,
         threat: true,
         categories: [item.category],
         regions: [],
@@ -252,6 +257,30 @@ export class TrainingSetsService {
       assignedBy: trainer.id,
       assignedAt: this.clock.now(),
     }));
+  }
+
+  /** The projections the trainer placed: each on a clean case of the set, once, with an item in use, inside its views. */
+  private async chosenProjections(body: CreateSetBody, clean: ArchivedScanRow[]) {
+    if (body.projections.length === 0) return [];
+    const items = await this.training.threatItemsByIds([...new Set(body.projections.map((projection) => projection.threatItemId))]);
+    const seen = new Set<string>();
+    return body.projections.map((projection) => {
+      const row = clean.find((candidate) => candidate.scan.id === projection.scanId);
+      if (!row) throw ApiError.badRequest('not_a_clean_case', `a threat is projected only into a clean archived case of the set; ${projection.scanId} is not one`);
+      if (seen.has(projection.scanId)) throw ApiError.badRequest('duplicate_projection', `scan ${projection.scanId} has two projections; one per case`);
+      seen.add(projection.scanId);
+      const item = items.find((candidate) => candidate.id === projection.threatItemId);
+      if (!item) throw ApiError.badRequest('threat_item_not_found', `no threat item ${projection.threatItemId}`);
+      if (item.retiredAt) throw ApiError.badRequest('threat_item_retired', `retired items are not used for new sets: ${item.name}`);
+      const views = (row.scan.manifest as Manifest).views;
+      for (const [viewId, place] of Object.entries(projection.places ?? {})) {
+        const view = views.find((candidate) => candidate.id === viewId);
+        if (!view || place.x >= view.width || place.y >= view.height) {
+          throw ApiError.badRequest('invalid_placement', `${place.x},${place.y} is not a pixel of view ${viewId} of scan ${projection.scanId}`);
+        }
+      }
+      return { ...projection, item };
+    });
   }
 
   private async itemsFor(body: CreateSetBody) {

@@ -72,6 +72,22 @@ export const createSetBody = z
     projectedCount: z.number().int().min(0).max(500).optional().describe('or: this many clean archived cases get a projected threat'),
     threatItemIds: z.array(z.string().uuid()).max(200).optional().describe('items to project (default: every item not retired, within categories)'),
     categories: z.array(z.enum(THREAT_CATEGORIES)).max(THREAT_CATEGORIES.length).optional(),
+    projections: z
+      .array(
+        z.object({
+          scanId: z.string().uuid().describe('a clean archived case of this set'),
+          threatItemId: z.string().uuid(),
+          scale: z.number().min(0.25).max(4).optional().describe('on top of the pixel-spacing ratio (default: random 0.9–1.1)'),
+          rotationDeg: z.number().min(-360).max(360).optional().describe('about the item’s centre (default: random)'),
+          places: z
+            .record(z.string().min(1).max(32), z.object({ x: z.number().int().min(0), y: z.number().int().min(0) }))
+            .optional()
+            .describe('per view id: top-left of the placed item in pixels (views left out: a random place in line with the others)'),
+        }),
+      )
+      .max(500)
+      .default([])
+      .describe('projections the trainer chose (case, item, and where); they count towards the share or count, the rest are drawn at random'),
     traineeIds: z.array(z.string().uuid()).max(500).default([]),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional().describe('makes the choice of backgrounds, items and placements repeatable'),
   })

@@ -2855,6 +2855,30 @@ export interface paths {
                         /** @description items to project (default: every item not retired, within categories) */
                         threatItemIds?: string[];
                         categories?: ("weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other")[];
+                        /**
+                         * @description projections the trainer chose (case, item, and where); they count towards the share or count, the rest are drawn at random
+                         * @default []
+                         */
+                        projections?: {
+                            /**
+                             * Format: uuid
+                             * @description a clean archived case of this set
+                             */
+                            scanId: string;
+                            /** Format: uuid */
+                            threatItemId: string;
+                            /** @description on top of the pixel-spacing ratio (default: random 0.9–1.1) */
+                            scale?: number;
+                            /** @description about the item’s centre (default: random) */
+                            rotationDeg?: number;
+                            /** @description per view id: top-left of the placed item in pixels (views left out: a random place in line with the others) */
+                            places?: {
+                                [key: string]: {
+                                    x: number;
+                                    y: number;
+                                };
+                            };
+                        }[];
                         /** @default [] */
                         traineeIds?: string[];
                         /** @description makes the choice of backgrounds, items and placements repeatable */

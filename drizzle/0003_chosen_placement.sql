@@ -1,0 +1,1 @@
+ALTER TABLE "training_cases" ADD COLUMN "placement" jsonb;
