@@ -233,7 +233,7 @@ describe('training case export as DICOS (PGlite)', () => {
       expect(report.tdrType).toBe('GROUND TRUTH');
       expect(report.studyInstanceUid).toBe(parse(images[0].data).string('x0020000d'));
       expect(report.objects.map((object) => object.projected)).toEqual(archived.regions.map(() => false));
-      expect(report.alarmDecision).toBe(archived.regions.length > 0 ? 'ALARM' : 'CLEAR');
+      expect(report.alarmDecision).toBe(archived.threat ? 'ALARM' : 'CLEAR');
       expect(items(parse(truth), 'x00081115').flatMap(referencedInstances)).toEqual(images.map((image) => parse(image.data).string('x00080018')));
       expect(planesOf((await convert(images, `archived-${archived.id}`)).views)).toEqual(await packagePlanes(archived.scanId));
     }

@@ -268,7 +268,6 @@ function elsewhere(view: ViewSize, truth: Region[]): Region {
   throw new Error(`no free pixel in view ${view.id}`);
 }
 
-
 /** A small dual-energy item image: air around a dense block. */
 function itemPlanes(width: number, height: number): { high: Uint16Array; low: Uint16Array; mask: Uint8Array } {
   const high = new Uint16Array(width * height).fill(60_000);
@@ -1394,6 +1393,45 @@ describe('training end to end (PGlite)', () => {
       const listed = (await archive()).cases.map((entry) => entry.scanId);
       for (const id of ids) expect(listed).not.toContain(id);
       expect(listed).toHaveLength(PLANS.length + 1); // and the live scan decided meanwhile
+    });
+  });
+  describe('hardening', () => {
+    it('refuses as trainees people whose other roles read the truth (trainer, admin, supervisor)', async () => {
+      const archivedScanIds = (await archive({ outcome: 'clean' })).cases.map((entry) => entry.scanId);
+      for (const roles of [['trainee', 'trainer'], ['trainee', 'supervisor'], ['trainee', 'admin']]) {
+        const both = await user(`both-${roles[1]}`, roles);
+        expectError(await call('POST', '/api/v1/training/sets', trainer.token, { name: 'Own answers', mode: 'exam', archivedScanIds, traineeIds: [both.id] }), 400, 'trainee_sees_truth');
+      }
+      const analystTrainee = await user('anneli', ['trainee', 'analyst']);
+      const created = await call<SetDetail>('POST', '/api/v1/training/sets', trainer.token, { name: 'Analysts train too', mode: 'exam', archivedScanIds, traineeIds: [analystTrainee.id] });
+      expect(created.status).toBe(202);
+      const trainerTrainee = await user('both-assign', ['trainee', 'trainer']);
+      expectError(await call('POST', `/api/v1/training/sets/${created.body.id}/assignments`, trainer.token, { traineeIds: [trainerTrainee.id] }), 400, 'trainee_sees_truth');
+    });
+
+    it('answers 404, never 500, to ids that only look like uuids', async () => {
+      for (const id of ['-'.repeat(36), 'a'.repeat(36), 'A0000000-0000-4000-8000-000000000000']) {
+        const attempts = [
+          await refusal('GET', `/api/v1/training/sessions/${id}`, t1.token),
+          await refusal('POST', `/api/v1/training/sessions/${id}/next`, t1.token),
+          await refusal('GET', `/api/v1/training/cases/${id}/views/top/thumbnail`, t1.token),
+          await refusal('GET', `/api/v1/training/sets/${id}`, trainer.token),
+          await refusal('GET', `/api/v1/training/trainees/${id}/scores`, trainer.token),
+          await refusal('PATCH', `/api/v1/training/threat-items/${id}`, trainer.token, { retired: true }),
+          await refusal('GET', `/api/v1/scans/${id}`, analyst.token),
+        ];
+        for (const attempt of attempts) expect(attempt.status).toBe(404);
+      }
+      expectError(await call('GET', `/api/v1/training/archive?before=${encodeURIComponent(`2026-01-01T00:00:00.000Z|${'a'.repeat(36)}`)}`, trainer.token), 400, 'invalid_cursor');
+    });
+
+    it('refuses a threat item part over 16 MB while it streams (413)', async () => {
+      const huge = Buffer.alloc(17 * 1024 * 1024, 1);
+      const response = await service.request<ApiErrorBody>('POST', '/api/v1/training/threat-items', {
+        token: trainer.token,
+        body: itemForm({ name: 'Too big', category: 'other', pixelSpacingMm: '2', airValue: '60000' }, { high: huge, low: huge }),
+      });
+      expect([response.status, response.body.error.code]).toEqual([413, 'threat_item_too_large']);
     });
   });
 });

@@ -5,6 +5,7 @@ import { ApiError } from '../common/api-error.js';
 import { ApiDoc, ValidBody } from '../common/contract.js';
 import { ReviewRepository } from './review.repository.js';
 import { ReviewQueueRepository } from './review-queue.repository.js';
+import { isUuid } from '../common/ids.js';
 
 const POOL_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
 const poolBody = z.object({
@@ -46,7 +47,7 @@ export class PoolsController {
   @ApiDoc({ summary: 'Make a user a member of the pool', auth: 'user', tags: ['pools'], responses: { 204: 'added' } })
   async addMember(@Param('name') name: string, @Param('userId') userId: string) {
     if (!(await this.review.pool(name))) throw ApiError.notFound('pool_not_found', `no pool ${name}`);
-    if (!/^[0-9a-f-]{36}$/.test(userId) || (await this.review.usersByIds([userId])).length === 0) throw ApiError.notFound('user_not_found', `no user ${userId}`);
+    if (!isUuid(userId) || (await this.review.usersByIds([userId])).length === 0) throw ApiError.notFound('user_not_found', `no user ${userId}`);
     await this.review.addMember(name, userId);
   }
 

@@ -11,6 +11,7 @@ import { StationRepository } from '../stations/station.repository.js';
 import { reviewPriority } from './review-priority.js';
 import { ReviewQueueRepository, type ReviewJob } from './review-queue.repository.js';
 import { type ClaimRow, ReviewRepository } from './review.repository.js';
+import { isUuid } from '../common/ids.js';
 
 export const claimResponse = z.object({
   claimId: z.string(),
@@ -239,7 +240,7 @@ export class WorklistService implements OnApplicationBootstrap, OnModuleDestroy 
 
   /** The claim, if it is this analyst's and still open; 404 / 409 otherwise. */
   async ownOpenClaim(analyst: UserPrincipal, claimId: string): Promise<ClaimRow> {
-    const claim = /^[0-9a-f-]{36}$/.test(claimId) ? await this.review.claim(claimId) : undefined;
+    const claim = isUuid(claimId) ? await this.review.claim(claimId) : undefined;
     if (!claim) throw ApiError.conflict('claim_not_found', `there is no claim ${claimId}: claim the case first`);
     if (claim.analystId !== analyst.id) throw ApiError.conflict('claim_not_yours', 'this claim belongs to another analyst');
     if (claim.endedAt) {

@@ -13,6 +13,7 @@ import { QueueRepository } from '../queue/queue.repository.js';
 import { OBJECT_STORAGE, ObjectNotFoundError, type ObjectStorage } from '../storage/object-storage.js';
 import { type Layer, scanObjects } from './scan-objects.js';
 import { ScanRepository, type ScanRow } from './scan.repository.js';
+import { isUuid } from '../common/ids.js';
 
 export const scanResponse = z.object({
   id: z.string(),
@@ -139,7 +140,7 @@ export class ScansService {
 
   /** The scan if this principal may read it; 404 otherwise, so other stations' scan ids reveal nothing. */
   async readable(principal: Principal, id: string): Promise<ScanRow> {
-    const scan = /^[0-9a-f-]{36}$/.test(id) ? await this.scans.findById(id) : undefined;
+    const scan = isUuid(id) ? await this.scans.findById(id) : undefined;
     if (!scan || !mayRead(principal, scan)) throw ApiError.notFound('scan_not_found', `no scan ${id} that you may read`);
     return scan;
   }

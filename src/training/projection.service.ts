@@ -63,6 +63,7 @@ export class ProjectionService {
   async reconcile(): Promise<number> {
     const pending = await this.training.preparingScanIds();
     await this.start(pending);
+    for (const setId of await this.training.preparingSetIds()) await this.training.readyIfComplete(setId, this.clock.now());
     if (pending.length) this.logger.log(`put back ${pending.length} threat projections`);
     return pending.length;
   }
@@ -71,7 +72,14 @@ export class ProjectionService {
   async project({ scanId }: JobOf<JobName.ProjectThreat>, context: JobContext): Promise<void> {
     const scan = await this.scans.findById(scanId);
     const trainingCase = await this.training.caseOfScan(scanId);
-    if (!scan || scan.purpose !== 'training' || scan.status !== 'preparing' || !trainingCase) return;
+    if (!scan || scan.purpose !== 'training' || !trainingCase) return;
+    // Made already (a retry after a crash between the last steps): only the set may still wait for it.
+    if (scan.status === 'ready') {
+      await this.training.updateCase(trainingCase.id, { status: 'ready' });
+      await this.training.readyIfComplete(trainingCase.setId, this.clock.now());
+      return;
+    }
+    if (scan.status !== 'preparing') return;
     const source = trainingCase.sourceScanId ? await this.scans.findById(trainingCase.sourceScanId) : undefined;
     const itemRow = trainingCase.threatItemId ? await this.training.threatItem(trainingCase.threatItemId) : undefined;
     if (!source?.manifest || !itemRow) return this.fail(scan, trainingCase, 'the archived scan or the threat item of this case no longer exists');
@@ -111,9 +119,10 @@ export class ProjectionService {
       await context.progress(80);
       await this.writer.storePackage(scanId, built);
       await this.writer.storeRenditions(scanId, rendered);
-      await this.training.updateCase(trainingCase.id, { regions, status: 'ready' });
+      await this.training.updateCase(trainingCase.id, { regions });
       await this.scans.transition(scanId, ['preparing'], { status: 'ready', manifest: built.manifest });
       await this.audit.record({ actorType: 'system', actorId: 'training', action: 'training_scan.projected', scanId, detail: { sourceScanId: source.id, threatItemId: itemRow.id } });
+      await this.training.updateCase(trainingCase.id, { status: 'ready' });
       await this.training.readyIfComplete(trainingCase.setId, this.clock.now());
       await context.progress(100);
     } catch (error) {
@@ -139,7 +148,10 @@ export class ProjectionService {
    */
   private projectIntoViews(views: PackageView[], item: ThreatItemImage, seed: number, chosen: ChosenPlacement) {
     let along: number | null = null;
-    const fixed = { ...(chosen.scale !== undefined ? { scale: chosen.scale } : {}), ...(chosen.rotationDeg !== undefined ? { rotationDeg: chosen.rotationDeg } : {}) };
+    let fixed: Partial<Pick<Placement, 'scale' | 'rotationDeg'>> = {
+      ...(chosen.scale !== undefined ? { scale: chosen.scale } : {}),
+      ...(chosen.rotationDeg !== undefined ? { rotationDeg: chosen.rotationDeg } : {}),
+    };
     return views.map((view) => {
       const plane = (energy: string): GreyPlane | undefined => {
         const found = view.planes.find((candidate) => candidate.energy === energy);
@@ -151,8 +163,11 @@ export class ProjectionService {
       const drawn: Placement = randomPlacement(background, item, seed + views.indexOf(view), fixed);
       const place = chosen.places?.[view.id];
       let placement: Placement = place ? { ...drawn, x: place.x, y: place.y } : drawn;
-      if (along === null) along = (placement.x + 0.5) / view.width;
-      else if (!place) {
+      if (along === null) {
+        // One object: every view shows it at the same scale and turn, and at the same place along the conveyance.
+        along = (placement.x + 0.5) / view.width;
+        fixed = { scale: placement.scale, rotationDeg: placement.rotationDeg };
+      } else if (!place) {
         for (let n = 1; n < ALIGNMENT_CANDIDATES; n++) {
           const candidate = randomPlacement(background, item, seed + 1000 * n + views.indexOf(view), { scale: placement.scale, rotationDeg: placement.rotationDeg });
           if (Math.abs((candidate.x + 0.5) / view.width - along) < Math.abs((placement.x + 0.5) / view.width - along)) placement = candidate;
@@ -167,8 +182,10 @@ export class ProjectionService {
     });
   }
 
+  /** Fails the case and its set, unless another run of the job made the scan meanwhile. */
   private async fail(scan: ScanRow, trainingCase: TrainingCaseRow, message: string): Promise<void> {
-    await this.scans.transition(scan.id, ['preparing'], { status: 'failed', failureCode: 'projection_failed', failureMessage: message, failedAt: this.clock.now() });
+    const failed = await this.scans.transition(scan.id, ['preparing'], { status: 'failed', failureCode: 'projection_failed', failureMessage: message, failedAt: this.clock.now() });
+    if (!failed) return;
     await this.training.updateCase(trainingCase.id, { status: 'failed' });
     await this.training.failSet(trainingCase.setId, `a projected-threat case could not be made: ${message}`);
   }

@@ -20,6 +20,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { OBJECT_STORAGE, ObjectNotFoundError, type ObjectStorage } from '../storage/object-storage.js';
 import type { ThreatItemResponse } from './training.contract.js';
 import { type ThreatItemRow, TrainingRepository } from './training.repository.js';
+import { isUuid } from '../common/ids.js';
 
 /** Where a threat item's images live in storage. */
 export const threatItemObjects = {
@@ -28,7 +29,7 @@ export const threatItemObjects = {
 };
 
 /** The largest upload part accepted for one item plane (a 2048 x 2048 16-bit PNG is at most ~8 MB). */
-const MAX_PART_BYTES = 16 * 1024 * 1024;
+export const MAX_THREAT_ITEM_PART_BYTES = 16 * 1024 * 1024;
 
 const uploadFields = z.object({
   name: z.string().trim().min(1).max(120),
@@ -113,8 +114,11 @@ export class ThreatLibraryService implements OnApplicationBootstrap {
     const files: Record<string, Buffer> = {};
     for await (const part of parts) {
       if (part.kind === 'field') fields[part.name] = part.value;
-      else if (part.name === 'high' || part.name === 'low' || part.name === 'mask') files[part.name] = await part.data;
-      else throw ApiError.badRequest('unexpected_part', `unexpected file part ${part.name}: send high, low and optionally mask`);
+      else if (part.name === 'high' || part.name === 'low' || part.name === 'mask') files[part.name] = await this.partData(part);
+      else {
+        part.data.catch(() => undefined);
+        throw ApiError.badRequest('unexpected_part', `unexpected file part ${part.name}: send high, low and optionally mask`);
+      }
     }
     const parsed = uploadFields.safeParse(fields);
     if (!parsed.success) {
@@ -143,14 +147,14 @@ export class ThreatLibraryService implements OnApplicationBootstrap {
   }
 
   async setRetired(trainer: UserPrincipal, id: string, retired: boolean): Promise<ThreatItemResponse> {
-    const row = this.isId(id) ? await this.training.setRetired(id, retired ? this.clock.now() : null) : undefined;
+    const row = isUuid(id) ? await this.training.setRetired(id, retired ? this.clock.now() : null) : undefined;
     if (!row) throw ApiError.notFound('threat_item_not_found', `no threat item ${id}`);
     await this.audit.record({ actorType: 'user', actorId: trainer.id, action: retired ? 'threat_item.retired' : 'threat_item.restored', detail: { threatItemId: id } });
     return threatItemResponse(row);
   }
 
   async preview(id: string): Promise<Buffer> {
-    if (!this.isId(id)) throw ApiError.notFound('threat_item_not_found', `no threat item ${id}`);
+    if (!isUuid(id)) throw ApiError.notFound('threat_item_not_found', `no threat item ${id}`);
     try {
       return await this.storage.get(threatItemObjects.part(id, 'preview.jpg'));
     } catch (error) {
@@ -167,10 +171,18 @@ export class ThreatLibraryService implements OnApplicationBootstrap {
     return decodeThreatItem({ high, low, mask }, { airValue: row.airValue, pixelSpacingMm: row.pixelSpacingMm });
   }
 
-  private async decodeUpload(files: Record<string, Buffer>, fields: z.infer<typeof uploadFields>): Promise<ThreatItemImage> {
-    for (const [name, data] of Object.entries(files)) {
-      if (data.length > MAX_PART_BYTES) throw new ApiError(413, 'threat_item_too_large', `${name} is larger than ${MAX_PART_BYTES / 1024 / 1024} MB`);
+  private async partData(part: { name: string; data: Promise<Buffer> }): Promise<Buffer> {
+    try {
+      return await part.data;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
+        throw new ApiError(413, 'threat_item_too_large', `${part.name} is larger than ${MAX_THREAT_ITEM_PART_BYTES / 1024 / 1024} MB`);
+      }
+      throw error;
     }
+  }
+
+  private async decodeUpload(files: Record<string, Buffer>, fields: z.infer<typeof uploadFields>): Promise<ThreatItemImage> {
     try {
       const [high, low, mask] = await Promise.all([decodeGrey(files.high), decodeGrey(files.low), files.mask ? decodeGrey(files.mask) : undefined]);
       for (const [name, plane] of Object.entries({ high, low })) {
@@ -194,9 +206,5 @@ export class ThreatLibraryService implements OnApplicationBootstrap {
       this.storage.put(threatItemObjects.part(id, 'mask.png'), encoded.mask, 'image/png'),
       this.storage.put(threatItemObjects.part(id, 'preview.jpg'), preview, 'image/jpeg'),
     ]);
-  }
-
-  private isId(id: string): boolean {
-    return /^[0-9a-f-]{36}$/.test(id);
   }
 }

@@ -13,6 +13,7 @@ import { scanObjects } from '../scans/scan-objects.js';
 import { ScanRepository, type ScanRow } from '../scans/scan.repository.js';
 import { OBJECT_STORAGE, type ObjectStorage } from '../storage/object-storage.js';
 import { type TrainingCaseRow, TrainingRepository, type TrainingSetRow } from './training.repository.js';
+import { isUuid } from '../common/ids.js';
 
 /** Name of the ground truth report inside the export. */
 export const TRUTH_REPORT_NAME = 'truth.dcs';
@@ -69,7 +70,7 @@ export class TrainingExportService {
   }
 
   private async readyCase(caseId: string): Promise<{ trainingCase: TrainingCaseRow; scan: ScanRow & { manifest: object }; set: TrainingSetRow }> {
-    const trainingCase = /^[0-9a-f-]{36}$/.test(caseId) ? await this.training.trainingCase(caseId) : undefined;
+    const trainingCase = isUuid(caseId) ? await this.training.trainingCase(caseId) : undefined;
     if (!trainingCase) throw ApiError.notFound('case_not_found', `no training case ${caseId}`);
     if (trainingCase.status !== 'ready') throw ApiError.conflict('case_not_ready', `training case ${caseId} is ${trainingCase.status}`);
     const scan = await this.scans.findById(trainingCase.scanId);
@@ -83,6 +84,7 @@ export class TrainingExportService {
       {
         scanId,
         projected: trainingCase.kind === 'projected',
+        threat: trainingCase.threat,
         regions: trainingCase.regions as Region[],
         recordedAt: (set.readyAt ?? set.createdAt).toISOString(),
         description: `training set ${set.name}`,

@@ -4,6 +4,7 @@ import { ApiError } from '../common/api-error.js';
 import { type AnswerOutcome, type ScoredAnswer, score, scoreByCategory, toCsv } from './scoring.js';
 import type { SessionScore } from './training.contract.js';
 import { type AnsweredRow, TrainingRepository } from './training.repository.js';
+import { isUuid } from '../common/ids.js';
 
 function scored(row: AnsweredRow): ScoredAnswer {
   return { outcome: row.outcome as AnswerOutcome, categories: row.categories as ThreatCategory[], durationMs: row.answeredAt.getTime() - row.shownAt.getTime() };
@@ -35,6 +36,12 @@ function bySession(rows: AnsweredRow[]): SessionScore[] {
   });
 }
 
+/** A trainee over time: only completed sessions count (an unfinished one would skew the figures). */
+function traineeFigures(trainee: { id: string; username: string }, rows: AnsweredRow[]) {
+  const completed = rows.filter((row) => row.completedAt);
+  return { traineeId: trainee.id, trainee: trainee.username, sessions: bySession(completed), ...figures(completed) };
+}
+
 /**
  * Scores for trainers: per session, per set, per trainee over time, from the answers recorded. Every figure
  * carries the number of threat events behind it and whether that is enough (100) for a reliable score.
@@ -44,18 +51,16 @@ export class TrainingScoresService {
   constructor(private readonly training: TrainingRepository) {}
 
   async ofSet(setId: string) {
-    const set = /^[0-9a-f-]{36}$/.test(setId) ? await this.training.set(setId) : undefined;
+    const set = isUuid(setId) ? await this.training.set(setId) : undefined;
     if (!set) throw ApiError.notFound('training_set_not_found', `no training set ${setId}`);
     const rows = await this.training.answered({ setIds: [set.id] });
     return { setId: set.id, setName: set.name, sessions: bySession(rows), ...figures(rows) };
   }
 
   async ofTrainee(traineeId: string) {
-    const trainee = /^[0-9a-f-]{36}$/.test(traineeId) ? (await this.training.trainees()).find((candidate) => candidate.id === traineeId) : undefined;
+    const trainee = isUuid(traineeId) ? (await this.training.trainees()).find((candidate) => candidate.id === traineeId) : undefined;
     if (!trainee) throw ApiError.notFound('trainee_not_found', `no trainee ${traineeId}`);
-    const rows = await this.training.answered({ traineeId: trainee.id });
-    const completed = rows.filter((row) => row.completedAt);
-    return { traineeId: trainee.id, trainee: trainee.username, sessions: bySession(completed), ...figures(completed) };
+    return traineeFigures(trainee, await this.training.answered({ traineeId: trainee.id }));
   }
 
   /** One session's score (its trainee sees it once the session is completed). */
@@ -65,8 +70,8 @@ export class TrainingScoresService {
 
   /** Every trainee with completed sessions, oldest session first: the trainer dashboard's figures and charts. */
   async trainees() {
-    const trainees = await this.training.trainees();
-    return Promise.all(trainees.map((trainee) => this.ofTrainee(trainee.id)));
+    const [trainees, answered] = await Promise.all([this.training.trainees(), this.training.answered({})]);
+    return trainees.map((trainee) => traineeFigures(trainee, answered.filter((row) => row.traineeId === trainee.id)));
   }
 
   /** Every answer of a set, one row per answer, for spreadsheets. */

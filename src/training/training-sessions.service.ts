@@ -11,8 +11,8 @@ import { classifyAnswer } from './scoring.js';
 import type { AnswerBody, AnswerResponse, NextCaseResponse, SessionSummary, TraineeCase } from './training.contract.js';
 import { TrainingRepository, type TrainingCaseRow, type TrainingSessionRow, type TrainingSetRow } from './training.repository.js';
 import { sessionSummary } from './training-sets.service.js';
+import { isUuid } from '../common/ids.js';
 
-const ID = /^[0-9a-f-]{36}$/;
 
 /**
  * What a trainee sees of a scan: the images' geometry and the declaration, nothing of where it came from. The
@@ -20,7 +20,8 @@ const ID = /^[0-9a-f-]{36}$/;
  * a projected case from an archived one; with `hideIdentity` the station and the licence plates go too.
  */
 export function traineeView(manifest: Manifest, metadata: unknown, hideIdentity: boolean): Pick<TraineeCase, 'manifest' | 'metadata'> {
-  const conveyance = { ...manifest.conveyance, ...(hideIdentity ? { licencePlates: [], fields: omit(manifest.conveyance.fields, ['reference', 'lane', 'station']) } : {}) };
+  // Hidden identities keep only what describes the load: a station's free fields may name it in any key.
+  const conveyance = { ...manifest.conveyance, ...(hideIdentity ? { licencePlates: [], fields: pick(manifest.conveyance.fields, DESCRIBING_FIELDS) } : {}) };
   const declaration = (metadata ?? {}) as Record<string, unknown>;
   return {
     manifest: {
@@ -36,12 +37,15 @@ export function traineeView(manifest: Manifest, metadata: unknown, hideIdentity:
         planes: view.planes.map((plane) => ({ energy: plane.energy })),
       })),
     },
-    metadata: hideIdentity ? omit(declaration, ['licencePlates', 'reference', 'fields']) : declaration,
+    metadata: hideIdentity ? pick(declaration, ['containers', 'declarations', ...DESCRIBING_FIELDS]) : declaration,
   };
 }
 
-function omit(record: Record<string, unknown>, keys: string[]): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).filter(([key]) => !keys.includes(key)));
+/** What a set that hides identities still shows of the station's fields: the goods and the risk, not who or where. */
+const DESCRIBING_FIELDS = ['declaredGoods', 'riskScore'];
+
+function pick(record: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([key]) => keys.includes(key)));
 }
 
 /**
@@ -64,7 +68,7 @@ export class TrainingSessionsService {
 
   /** This trainee's session; 404 for anyone else's, so session ids reveal nothing. */
   async own(trainee: UserPrincipal, sessionId: string): Promise<{ session: TrainingSessionRow; set: TrainingSetRow; summary: SessionSummary }> {
-    const session = ID.test(sessionId) ? await this.training.session(sessionId) : undefined;
+    const session = isUuid(sessionId) ? await this.training.session(sessionId) : undefined;
     if (!session || session.traineeId !== trainee.id) throw ApiError.notFound('session_not_found', `no training session ${sessionId} of yours`);
     const [set, listed] = await Promise.all([this.training.set(session.setId), this.training.sessionsWithTrainee({ traineeId: trainee.id })]);
     return { session, set: set!, summary: sessionSummary(listed.find((row) => row.id === session.id)!) };
@@ -73,7 +77,8 @@ export class TrainingSessionsService {
   /** The case to answer now: the one shown and not answered yet, else the next in the trainee's order; null when done. */
   async next(trainee: UserPrincipal, sessionId: string): Promise<NextCaseResponse | null> {
     const { session, set } = await this.own(trainee, sessionId);
-    if (set.status !== 'ready') throw ApiError.conflict('set_not_ready', set.status === 'failed' ? `the set could not be prepared: ${set.failureMessage ?? ''}` : 'the set is still being prepared; try again shortly');
+    // The reason of a failed set stays with the trainers: it would tell that the set holds projected threats.
+    if (set.status !== 'ready') throw ApiError.conflict('set_not_ready', set.status === 'failed' ? 'this set could not be prepared; your trainer can see why' : 'the set is still being prepared; try again shortly');
     const answers = await this.training.answersOf(session.id);
     const answered = answers.filter((answer) => answer.answeredAt).length;
     const pending = answers.find((answer) => !answer.answeredAt);
@@ -106,7 +111,7 @@ export class TrainingSessionsService {
 
   async answer(trainee: UserPrincipal, sessionId: string, caseId: string, body: AnswerBody): Promise<AnswerResponse> {
     const { session, set } = await this.own(trainee, sessionId);
-    const shown = ID.test(caseId) ? await this.training.answer(session.id, caseId) : undefined;
+    const shown = isUuid(caseId) ? await this.training.answer(session.id, caseId) : undefined;
     if (!shown) throw ApiError.conflict('case_not_shown', 'answer the case you were shown: ask for the next case first');
     if (shown.answeredAt) throw ApiError.conflict('already_answered', 'this case was answered already; an answer cannot be changed');
     const trainingCase = (await this.training.trainingCase(caseId))!;
@@ -141,7 +146,7 @@ export class TrainingSessionsService {
    * their own session that they have been shown (the current one or one already answered), never a later one.
    */
   async grant(principal: Principal, caseId: string): Promise<Principal> {
-    const trainingCase = ID.test(caseId) ? await this.training.trainingCase(caseId) : undefined;
+    const trainingCase = isUuid(caseId) ? await this.training.trainingCase(caseId) : undefined;
     if (trainingCase && principal.kind === 'user') {
       if (hasAnyRole(principal, TRAINER_ROLES)) return { ...principal, grantedScanId: trainingCase.scanId };
       if (principal.roles.includes('trainee')) {

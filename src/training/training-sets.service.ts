@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { Manifest } from '../../libs/exchange-format/src/manifest.js';
 import type { Region, ThreatCategory } from '../../libs/exchange-format/src/verdict.js';
 import { Prng } from '../../libs/imaging/src/synthetic/prng.js';
+import { AuditRepository } from '../audit/audit.repository.js';
 import type { UserPrincipal } from '../auth/roles.js';
 import { ApiError } from '../common/api-error.js';
 import { Clock } from '../common/clock.js';
@@ -11,6 +12,10 @@ import { ScanRepository } from '../scans/scan.repository.js';
 import { ProjectionService } from './projection.service.js';
 import type { ArchiveCase, ArchiveQuery, CreateSetBody, SessionSummary, SetDetail, SetSummary } from './training.contract.js';
 import { type ArchivedScanRow, type TrainingCaseRow, TrainingRepository, type TrainingSetRow } from './training.repository.js';
+import { isUuid } from '../common/ids.js';
+
+/** Roles whose holders could read the truth of a set's cases, so they cannot answer it as trainees. */
+export const TRUTH_SEEING_ROLES: string[] = ['admin', 'trainer', 'supervisor'];
 
 /** Fisher–Yates with a seeded generator: each trainee's own case order, the choice of backgrounds and items. */
 export function shuffled<T>(items: readonly T[], rng: Prng): T[] {
@@ -51,6 +56,7 @@ export class TrainingSetsService {
     private readonly training: TrainingRepository,
     private readonly scans: ScanRepository,
     private readonly projection: ProjectionService,
+    private readonly audit: AuditRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -59,7 +65,7 @@ export class TrainingSetsService {
     if (query.before) {
       const [at, scanId] = query.before.split('|');
       const decidedAt = new Date(at);
-      if (Number.isNaN(decidedAt.getTime()) || !/^[0-9a-f-]{36}$/.test(scanId ?? '')) throw ApiError.badRequest('invalid_cursor', 'before must be a nextBefore value of an earlier page');
+      if (Number.isNaN(decidedAt.getTime()) || !isUuid(scanId)) throw ApiError.badRequest('invalid_cursor', 'before must be a nextBefore value of an earlier page');
       before = { decidedAt, scanId };
     }
     const rows = await this.training.archive({
@@ -180,6 +186,7 @@ export class TrainingSetsService {
     const cases = await this.training.casesOf([set.id]);
     const rng = new Prng(createHash('sha256').update(this.clock.newId()).digest().readUInt32LE(0));
     await this.training.insertSessions(this.sessionsFor(set.id, cases.map((entry) => entry.id), traineeIds, trainer, rng));
+    await this.audit.record({ actorType: 'user', actorId: trainer.id, action: 'training.set_assigned', detail: { setId: set.id, traineeIds } });
     return this.detail(set.id);
   }
 
@@ -219,7 +226,7 @@ export class TrainingSetsService {
   }
 
   async trainees(): Promise<{ id: string; username: string }[]> {
-    return this.training.trainees();
+    return (await this.training.trainees()).map(({ id, username }) => ({ id, username }));
   }
 
   private async trainingScanViews(entry: TrainingCaseRow): Promise<{ id: string; width: number; height: number }[]> {
@@ -297,15 +304,24 @@ export class TrainingSetsService {
     return items;
   }
 
+  /**
+   * Trainees of a set must not be able to read its truth by another role: trainers and admins see every set's
+   * cases, supervisors list recent decisions. Analysts may train (they read live scans by id, but niix never shows
+   * a trainee which scan a case is).
+   */
   private async checkTrainees(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    const trainees = new Set((await this.training.trainees()).map((trainee) => trainee.id));
-    const others = ids.filter((id) => !trainees.has(id));
+    const trainees = await this.training.trainees();
+    const others = ids.filter((id) => !trainees.some((trainee) => trainee.id === id));
     if (others.length) throw ApiError.badRequest('not_a_trainee', `these users do not have the trainee role: ${others.slice(0, 10).join(', ')}`);
+    const seeing = trainees.filter((trainee) => ids.includes(trainee.id) && trainee.roles.some((role) => TRUTH_SEEING_ROLES.includes(role)));
+    if (seeing.length) {
+      throw ApiError.badRequest('trainee_sees_truth', `${seeing.map((trainee) => trainee.username).join(', ')} also hold a role that can read the truth of cases (${TRUTH_SEEING_ROLES.join(', ')})`);
+    }
   }
 
   private async setOrThrow(id: string): Promise<TrainingSetRow> {
-    const set = /^[0-9a-f-]{36}$/.test(id) ? await this.training.set(id) : undefined;
+    const set = isUuid(id) ? await this.training.set(id) : undefined;
     if (!set) throw ApiError.notFound('training_set_not_found', `no training set ${id}`);
     return set;
   }

@@ -6,7 +6,7 @@ import type { UserPrincipal } from '../auth/roles.js';
 import { ApiError } from '../common/api-error.js';
 import { ApiDoc, ValidBody } from '../common/contract.js';
 import { parseBody } from '../common/zod-body.js';
-import { type ThreatItemUploadPart, ThreatLibraryService } from './threat-library.service.js';
+import { MAX_THREAT_ITEM_PART_BYTES, type ThreatItemUploadPart, ThreatLibraryService } from './threat-library.service.js';
 import {
   archiveQuery,
   archiveResponse,
@@ -176,8 +176,9 @@ export class TrainingController {
   }
 }
 
+/** Parts of a threat item upload; a file over MAX_THREAT_ITEM_PART_BYTES is refused while it streams, not after. */
 async function* uploadParts(request: FastifyRequest): AsyncGenerator<ThreatItemUploadPart> {
-  for await (const part of request.parts()) {
+  for await (const part of request.parts({ limits: { fileSize: MAX_THREAT_ITEM_PART_BYTES, files: 3, fields: 8 } })) {
     if (part.type === 'file') yield { kind: 'file', name: part.fieldname, data: part.toBuffer() };
     else yield { kind: 'field', name: part.fieldname, value: String(part.value) };
   }

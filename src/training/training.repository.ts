@@ -224,6 +224,10 @@ export class TrainingRepository {
     return rows.map((row) => row.id);
   }
 
+  async preparingSetIds(): Promise<string[]> {
+    return (await this.database.db.select({ id: trainingSets.id }).from(trainingSets).where(eq(trainingSets.status, 'preparing'))).map((row) => row.id);
+  }
+
   // ---- sessions and answers ----
 
   async insertSessions(sessions: (typeof trainingSessions.$inferInsert)[]): Promise<void> {
@@ -342,9 +346,9 @@ export class TrainingRepository {
 
   // ---- people ----
 
-  async trainees(): Promise<{ id: string; username: string }[]> {
+  async trainees(): Promise<{ id: string; username: string; roles: string[] }[]> {
     return this.database.db
-      .select({ id: users.id, username: users.username })
+      .select({ id: users.id, username: users.username, roles: users.roles })
       .from(users)
       .where(arrayContains(users.roles, ['trainee']))
       .orderBy(asc(users.username));

@@ -344,6 +344,11 @@ describe('writeGroundTruthReport', () => {
     expect(() => writeGroundTruthReport(truth(true, []), scan)).toThrow(RangeError);
   });
 
+  it('writes a find nobody marked (a threat without regions) as ALARM with no objects', () => {
+    const tdr = readThreatDetectionReport(writeGroundTruthReport({ ...truth(false, []), threat: true }, scan));
+    expect([tdr.alarmDecision, tdr.numberOfAlarmObjects, tdr.objects]).toEqual(['ALARM', 0, []]);
+  });
+
   it('refuses a truth region on a view the scan does not have, or outside its view', () => {
     expect(() => writeGroundTruthReport(truth(true, [{ ...regions[0], view: 'front' }]), scan)).toThrow(RangeError);
     expect(() => writeGroundTruthReport(truth(true, [{ ...regions[0], y: 390 }]), scan)).toThrow(RangeError);

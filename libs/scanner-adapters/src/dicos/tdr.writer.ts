@@ -397,11 +397,16 @@ export interface GroundTruthRecord {
   recordedAt: string;
   /** Free text about the truth (e.g. the projected threat item), added to each object's Threat Category Description. */
   description?: string;
+  /**
+   * Whether the scan holds a threat. A find nobody marked (a station's outcome on a scan the analyst cleared) is a
+   * threat without regions: ALARM with no objects. Default: whether there are regions.
+   */
+  threat?: boolean;
 }
 
 /**
  * Writes the truth of a training case as a DICOS Threat Detection Report of TDR Type "GROUND TRUTH": one threat
- * object per truth region (ATD Assessment Flag THREAT; Alarm Decision ALARM, or CLEAR without regions). When the
+ * object per truth region (ATD Assessment Flag THREAT; Alarm Decision ALARM for a threat, else CLEAR). When the
  * threats were projected (TIP), each object's Threat Category Description reads
  * "<category>: projected threat (TIP)[; <note>][; <description>]" (see TIP_THREAT_DESCRIPTION). No operator is named.
  */
@@ -412,7 +417,7 @@ export function writeGroundTruthReport(truth: GroundTruthRecord, scan: TdrScan, 
   return writeReport(
     {
       tdrType: TDR_TYPE.groundTruth,
-      alarmDecision: truth.regions.length > 0 ? 'ALARM' : 'CLEAR',
+      alarmDecision: (truth.threat ?? truth.regions.length > 0) ? 'ALARM' : 'CLEAR',
       decidedAt: truth.recordedAt,
       numberOfAlarmObjects: truth.regions.length,
       objects: truth.regions.map((region) => ({
