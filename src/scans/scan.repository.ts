@@ -16,6 +16,11 @@ export class ScanRepository {
     return rows[0];
   }
 
+  async findByIds(ids: string[]): Promise<ScanRow[]> {
+    if (ids.length === 0) return [];
+    return this.database.db.select().from(scans).where(inArray(scans.id, ids));
+  }
+
   async findByIdempotencyKey(stationId: string, key: string): Promise<ScanRow | undefined> {
     const rows = await this.database.db
       .select()

@@ -200,27 +200,22 @@ export class TrainingSetsService {
   async detail(setId: string): Promise<SetDetail> {
     const set = await this.setOrThrow(setId);
     const [cases, sessions] = await Promise.all([this.training.casesOf([set.id]), this.training.sessionsWithTrainee({ setIds: [set.id] })]);
-    const scanViews = new Map<string, { id: string; width: number; height: number }[]>();
-    for (const row of await this.training.archivedScans(cases.filter((entry) => entry.kind === 'archived').map((entry) => entry.scanId))) {
-      scanViews.set(row.scan.id, viewsOf(row.scan.manifest));
-    }
+    const scanViews = new Map((await this.scans.findByIds(cases.map((entry) => entry.scanId))).map((scan) => [scan.id, viewsOf(scan.manifest)]));
     return {
       ...this.summary(set, cases, sessions),
-      caseList: await Promise.all(
-        cases.map(async (entry) => ({
-          id: entry.id,
-          position: entry.position,
-          kind: entry.kind,
-          scanId: entry.scanId,
-          sourceScanId: entry.sourceScanId,
-          threatItemId: entry.threatItemId,
-          threat: entry.threat,
-          categories: entry.categories as ThreatCategory[],
-          regions: entry.regions as Region[],
-          status: entry.status,
-          views: scanViews.get(entry.scanId) ?? (await this.trainingScanViews(entry)),
-        })),
-      ),
+      caseList: cases.map((entry) => ({
+        id: entry.id,
+        position: entry.position,
+        kind: entry.kind,
+        scanId: entry.scanId,
+        sourceScanId: entry.sourceScanId,
+        threatItemId: entry.threatItemId,
+        threat: entry.threat,
+        categories: entry.categories as ThreatCategory[],
+        regions: entry.regions as Region[],
+        status: entry.status,
+        views: scanViews.get(entry.scanId) ?? [],
+      })),
       sessionList: sessions.map((session) => sessionSummary(session, cases.length)),
     };
   }
@@ -229,10 +224,6 @@ export class TrainingSetsService {
     return (await this.training.trainees()).map(({ id, username }) => ({ id, username }));
   }
 
-  private async trainingScanViews(entry: TrainingCaseRow): Promise<{ id: string; width: number; height: number }[]> {
-    const scan = await this.scans.findById(entry.scanId);
-    return viewsOf(scan?.manifest ?? null);
-  }
 
   private summary(set: TrainingSetRow, cases: TrainingCaseRow[], sessions: { completedAt: Date | null }[]): SetSummary {
     return {
