@@ -18,6 +18,7 @@ import { ProjectionService } from '../src/training/projection.service.js';
 import { aPrime, correctedRate, dPrime } from '../src/training/scoring.js';
 import { type TestService, scanForm, startTestService } from './service.harness.js';
 import { until } from './until.js';
+import { TRUTH_KEYS, keysOf } from './truth-keys.js';
 
 /*
  * Training over HTTP against the whole service (PGlite, real Redis, real storage): the archive trainers search,
@@ -238,20 +239,6 @@ const STARTERS = [
   { name: 'Cash bundles', category: 'currency' },
   { name: 'Hidden compartment', category: 'concealment' },
 ];
-
-/** Keys that would tell the truth or the origin of a case; none may appear in what a trainee gets before answering. */
-const TRUTH_KEYS = ['threat', 'categories', 'regions', 'kind', 'sourceScanId', 'threatItemId', 'scanId', 'stationId', 'provenance', 'training'];
-
-function keysOf(value: unknown, into = new Set<string>()): Set<string> {
-  if (Array.isArray(value)) for (const item of value) keysOf(item, into);
-  else if (value && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value)) {
-      into.add(key);
-      keysOf(inner, into);
-    }
-  }
-  return into;
-}
 
 function overlaps(a: Pick<Region, 'view' | 'x' | 'y' | 'width' | 'height'>, b: Pick<Region, 'view' | 'x' | 'y' | 'width' | 'height'>): boolean {
   return a.view === b.view && Math.min(a.x + a.width, b.x + b.width) > Math.max(a.x, b.x) && Math.min(a.y + a.height, b.y + b.height) > Math.max(a.y, b.y);

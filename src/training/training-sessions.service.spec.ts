@@ -11,6 +11,7 @@ import { classifyAnswer } from './scoring.js';
 import type { AnswerBody, NextCaseResponse } from './training.contract.js';
 import { TrainingRepository, type TrainingAnswerRow, type TrainingCaseRow, type TrainingSessionRow, type TrainingSetRow } from './training.repository.js';
 import { TrainingSessionsService } from './training-sessions.service.js';
+import { TRUTH_KEYS, keysOf } from '../../test/truth-keys.js';
 
 const NOW = new Date('2025-03-01T10:00:00Z');
 const ASSIGNED_AT = new Date('2025-02-28T08:00:00Z');
@@ -152,20 +153,6 @@ const scan: ScanRow = scanRow({
 });
 
 const stationRow = { id: STATION_ID, name: 'Narva lane 3' } as StationRow;
-
-/** Keys that would tell a trainee the truth or where a case came from. */
-const TRUTH_KEYS = ['threat', 'categories', 'regions', 'kind', 'sourceScanId', 'threatItemId', 'scanId', 'stationId', 'training', 'provenance'];
-
-function keysOf(value: unknown, into = new Set<string>()): Set<string> {
-  if (Array.isArray(value)) for (const item of value) keysOf(item, into);
-  else if (value && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value)) {
-      into.add(key);
-      keysOf(inner, into);
-    }
-  }
-  return into;
-}
 
 describe(TrainingSessionsService.name, () => {
   let training: jest.Mocked<TrainingRepository>;
