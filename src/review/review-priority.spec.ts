@@ -13,6 +13,16 @@ describe('review priority', () => {
     expect(reviewPriority(30, at('2026-11-26T08:02:00Z'))).toBe(reviewPriority(30, at('2026-11-26T08:02:00.900Z')));
   });
 
+  it('misorders two deadlines 13 minutes apart for at most 13 minutes in 97 days (the wrap of the deadline steps)', () => {
+    const start = Date.UTC(2026, 0, 1);
+    let misordered = 0;
+    for (let minute = 0; minute < 97 * 24 * 60; minute++) {
+      const now = start + minute * 60_000;
+      if (reviewPriority(10, new Date(now + 120_000)) >= reviewPriority(10, new Date(now + 900_000))) misordered++;
+    }
+    expect(misordered).toBeLessThanOrEqual(14);
+  });
+
   it('stays within the range BullMQ accepts', () => {
     for (const risk of [0, 39, 40, 69, 70, 89, 90, 100]) {
       for (let day = 0; day < 30; day++) {
