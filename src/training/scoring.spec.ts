@@ -407,10 +407,26 @@ describe('scoreByCategory', () => {
       ...answers(5, 'false_alarm'), // clean cases: no category, not counted
       ...answers(5, 'correct_rejection'),
     ]);
-    expect(result).toEqual([
+    expect(result.map(({ category, threatEvents, hits, misses, hitRate, reliable }) => ({ category, threatEvents, hits, misses, hitRate, reliable }))).toEqual([
       { category: 'currency', threatEvents: 1, hits: 1, misses: 0, hitRate: 1, reliable: false },
       { category: 'narcotics', threatEvents: 4, hits: 3, misses: 1, hitRate: 0.75, reliable: false }, // 3/4
       { category: 'weapons', threatEvents: 5, hits: 3, misses: 2, hitRate: 0.6, reliable: false }, // 3/5
+    ]);
+    // every category pairs its hit rate with the overall false-alarm rate, 5/10 = 0.5 (z = 0)
+    for (const entry of result) expect([entry.falseAlarmRate, entry.cleanEvents, entry.falseAlarms]).toEqual([0.5, 10, 5]);
+    // narcotics: H = 0.75, F = 0.5: d' = z(0.75) − 0 = 0.674490; A' = 0.5 + (0.25 × 1.25) / (4 × 0.75 × 0.5) = 0.5 + 0.3125/1.5 = 0.708333
+    expect(result[1].dPrime).toBeCloseTo(0.67449, 5);
+    expect(result[1].aPrime).toBeCloseTo(0.708333, 5);
+    // currency: H = 1/1 is corrected to 1 − 1/2 = 0.5: d' = 0, A' = 0.5
+    expect([result[0].dPrime, result[0].aPrime, result[0].corrected]).toEqual([0, 0.5, true]);
+  });
+
+  it('gives each category the mean decision time of its own threat cases', () => {
+    const timed = (outcome: AnswerOutcome, categories: ThreatCategory[], durationMs: number): ScoredAnswer => ({ outcome, categories, durationMs });
+    const result = scoreByCategory([timed('hit', ['weapons'], 1000), timed('miss', ['weapons'], 3000), timed('hit', ['tobacco'], 10_000), timed('correct_rejection', [], 50_000)]);
+    expect(result.map((entry) => [entry.category, entry.meanDecisionMs])).toEqual([
+      ['tobacco', 10_000],
+      ['weapons', 2000],
     ]);
   });
 
@@ -424,9 +440,9 @@ describe('scoreByCategory', () => {
       ...answers(98, 'hit', ['alcohol']),
       ...answers(1, 'miss', ['alcohol']),
     ]);
-    expect(result).toEqual([
-      { category: 'alcohol', threatEvents: 99, hits: 98, misses: 1, hitRate: 98 / 99, reliable: false },
-      { category: 'explosives', threatEvents: 100, hits: 100, misses: 0, hitRate: 1, reliable: true },
+    expect(result.map(({ category, threatEvents, hitRate, reliable }) => ({ category, threatEvents, hitRate, reliable }))).toEqual([
+      { category: 'alcohol', threatEvents: 99, hitRate: 98 / 99, reliable: false },
+      { category: 'explosives', threatEvents: 100, hitRate: 1, reliable: true },
     ]);
   });
 });

@@ -320,49 +320,31 @@ function isExtreme(count: number, total: number): boolean {
   return count === 0 || count === total;
 }
 
-/** Hit figures for one threat category. */
-export interface CategoryScore {
+/** The figures of one threat category. */
+export interface CategoryScore extends DetectionScore {
   category: ThreatCategory;
-  threatEvents: number;
-  hits: number;
-  misses: number;
-  hitRate: number | null;
-  reliable: boolean;
 }
 
 /**
- * Hit figures per threat category, for finding what a trainee overlooks (say, narcotics in reefer walls).
+ * The figures per threat category, for finding what a trainee overlooks (say, narcotics in reefer walls).
  *
- * Only answers on threat cases (hits and misses) count; a case with several categories counts once in each of
- * them. There are no false-alarm figures per category: a clean case has no category, so a false alarm cannot be
- * attributed to one, and d' per category would reuse the same false-alarm rate for all of them. Each entry has its
- * own reliable flag because a category's count is far smaller than the total. Sorted by category name, for stable
- * output.
+ * The threat events of a category are the answers on its threat cases (a case with several categories counts once
+ * in each). A clean case has no category, so a false alarm cannot be given to one: the false-alarm rate of every
+ * category is the trainee's overall one, and d' and A' per category pair the category's hit rate with it (the usual
+ * practice for TIP scores per threat type). The mean decision time is that of the category's threat cases. Each
+ * entry has its own reliable flag because a category's count is far smaller than the total. Sorted by category
+ * name, for stable output.
  */
 export function scoreByCategory(answers: ScoredAnswer[]): CategoryScore[] {
-  const counts = new Map<ThreatCategory, { hits: number; misses: number }>();
+  const clean = answers.filter((answer) => answer.outcome === 'false_alarm' || answer.outcome === 'correct_rejection');
+  const byCategory = new Map<ThreatCategory, ScoredAnswer[]>();
   for (const answer of answers) {
     if (answer.outcome !== 'hit' && answer.outcome !== 'miss') continue;
-    for (const category of new Set(answer.categories)) {
-      const entry = counts.get(category) ?? { hits: 0, misses: 0 };
-      if (answer.outcome === 'hit') entry.hits++;
-      else entry.misses++;
-      counts.set(category, entry);
-    }
+    for (const category of new Set(answer.categories)) byCategory.set(category, [...(byCategory.get(category) ?? []), answer]);
   }
-  return [...counts.entries()]
+  return [...byCategory.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([category, { hits, misses }]) => {
-      const threatEvents = hits + misses;
-      return {
-        category,
-        threatEvents,
-        hits,
-        misses,
-        hitRate: threatEvents > 0 ? hits / threatEvents : null,
-        reliable: threatEvents >= RELIABLE_THREAT_EVENTS,
-      };
-    });
+    .map(([category, threats]) => ({ ...score([...threats, ...clean]), meanDecisionMs: score(threats).meanDecisionMs, category }));
 }
 
 /**

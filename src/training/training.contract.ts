@@ -223,13 +223,10 @@ export const detectionScore = z.object({
   reliable: z.boolean().describe('at least 100 threat events'),
 });
 
-export const categoryScore = z.object({
+export const categoryScore = detectionScore.extend({
   category: z.enum(THREAT_CATEGORIES),
-  threatEvents: z.number(),
-  hits: z.number(),
-  misses: z.number(),
-  hitRate: z.number().nullable(),
-  reliable: z.boolean(),
+  falseAlarmRate: z.number().nullable().describe('the overall false-alarm rate: a clean case has no category'),
+  meanDecisionMs: z.number().nullable().describe('over the category’s threat cases'),
 });
 
 export const sessionScore = z.object({

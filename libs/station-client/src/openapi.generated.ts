@@ -2345,13 +2345,26 @@ export interface paths {
                                         reliable: boolean;
                                     };
                                     byCategory: {
-                                        /** @enum {string} */
-                                        category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                        /** @description threat cases answered: the number behind the hit rate */
                                         threatEvents: number;
+                                        cleanEvents: number;
                                         hits: number;
                                         misses: number;
+                                        falseAlarms: number;
+                                        correctRejections: number;
                                         hitRate: number | null;
+                                        /** @description the overall false-alarm rate: a clean case has no category */
+                                        falseAlarmRate: number | null;
+                                        dPrime: number | null;
+                                        aPrime: number | null;
+                                        /** @description a rate of 0 or 1 was corrected with the 1/(2N) rule */
+                                        corrected: boolean;
+                                        /** @description over the category’s threat cases */
+                                        meanDecisionMs: number | null;
+                                        /** @description at least 100 threat events */
                                         reliable: boolean;
+                                        /** @enum {string} */
+                                        category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
                                     }[];
                                 }[];
                                 overall: {
@@ -2373,13 +2386,26 @@ export interface paths {
                                     reliable: boolean;
                                 };
                                 byCategory: {
-                                    /** @enum {string} */
-                                    category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                    /** @description threat cases answered: the number behind the hit rate */
                                     threatEvents: number;
+                                    cleanEvents: number;
                                     hits: number;
                                     misses: number;
+                                    falseAlarms: number;
+                                    correctRejections: number;
                                     hitRate: number | null;
+                                    /** @description the overall false-alarm rate: a clean case has no category */
+                                    falseAlarmRate: number | null;
+                                    dPrime: number | null;
+                                    aPrime: number | null;
+                                    /** @description a rate of 0 or 1 was corrected with the 1/(2N) rule */
+                                    corrected: boolean;
+                                    /** @description over the category’s threat cases */
+                                    meanDecisionMs: number | null;
+                                    /** @description at least 100 threat events */
                                     reliable: boolean;
+                                    /** @enum {string} */
+                                    category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
                                 }[];
                             }[];
                             sets: {
@@ -2555,13 +2581,26 @@ export interface paths {
                                 reliable: boolean;
                             } | null;
                             byCategory: {
-                                /** @enum {string} */
-                                category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                /** @description threat cases answered: the number behind the hit rate */
                                 threatEvents: number;
+                                cleanEvents: number;
                                 hits: number;
                                 misses: number;
+                                falseAlarms: number;
+                                correctRejections: number;
                                 hitRate: number | null;
+                                /** @description the overall false-alarm rate: a clean case has no category */
+                                falseAlarmRate: number | null;
+                                dPrime: number | null;
+                                aPrime: number | null;
+                                /** @description a rate of 0 or 1 was corrected with the 1/(2N) rule */
+                                corrected: boolean;
+                                /** @description over the category’s threat cases */
+                                meanDecisionMs: number | null;
+                                /** @description at least 100 threat events */
                                 reliable: boolean;
+                                /** @enum {string} */
+                                category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
                             }[];
                         };
                     };
@@ -3332,13 +3371,26 @@ export interface paths {
                                     reliable: boolean;
                                 };
                                 byCategory: {
-                                    /** @enum {string} */
-                                    category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                    /** @description threat cases answered: the number behind the hit rate */
                                     threatEvents: number;
+                                    cleanEvents: number;
                                     hits: number;
                                     misses: number;
+                                    falseAlarms: number;
+                                    correctRejections: number;
                                     hitRate: number | null;
+                                    /** @description the overall false-alarm rate: a clean case has no category */
+                                    falseAlarmRate: number | null;
+                                    dPrime: number | null;
+                                    aPrime: number | null;
+                                    /** @description a rate of 0 or 1 was corrected with the 1/(2N) rule */
+                                    corrected: boolean;
+                                    /** @description over the category’s threat cases */
+                                    meanDecisionMs: number | null;
+                                    /** @description at least 100 threat events */
                                     reliable: boolean;
+                                    /** @enum {string} */
+                                    category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
                                 }[];
                             }[];
                             overall: {
@@ -3360,13 +3412,26 @@ export interface paths {
                                 reliable: boolean;
                             };
                             byCategory: {
-                                /** @enum {string} */
-                                category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                /** @description threat cases answered: the number behind the hit rate */
                                 threatEvents: number;
+                                cleanEvents: number;
                                 hits: number;
                                 misses: number;
+                                falseAlarms: number;
+                                correctRejections: number;
                                 hitRate: number | null;
+                                /** @description the overall false-alarm rate: a clean case has no category */
+                                falseAlarmRate: number | null;
+                                dPrime: number | null;
+                                aPrime: number | null;
+                                /** @description a rate of 0 or 1 was corrected with the 1/(2N) rule */
+                                corrected: boolean;
+                                /** @description over the category’s threat cases */
+                                meanDecisionMs: number | null;
+                                /** @description at least 100 threat events */
                                 reliable: boolean;
+                                /** @enum {string} */
+                                category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
                             }[];
                         };
                     };
@@ -3745,13 +3810,26 @@ export interface paths {
                                     reliable: boolean;
                                 };
                                 byCategory: {
-                                    /** @enum {string} */
-                                    category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                    /** @description threat cases answered: the number behind the hit rate */
                                     threatEvents: number;
+                                    cleanEvents: number;
                                     hits: number;
                                     misses: number;
+                                    falseAlarms: number;
+                                    correctRejections: number;
                                     hitRate: number | null;
+                                    /** @description the overall false-alarm rate: a clean case has no category */
+                                    falseAlarmRate: number | null;
+                                    dPrime: number | null;
+                                    aPrime: number | null;
+                                    /** @description a rate of 0 or 1 was corrected with the 1/(2N) rule */
+                                    corrected: boolean;
+                                    /** @description over the category’s threat cases */
+                                    meanDecisionMs: number | null;
+                                    /** @description at least 100 threat events */
                                     reliable: boolean;
+                                    /** @enum {string} */
+                                    category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
                                 }[];
                             }[];
                             overall: {
@@ -3773,13 +3851,26 @@ export interface paths {
                                 reliable: boolean;
                             };
                             byCategory: {
-                                /** @enum {string} */
-                                category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
+                                /** @description threat cases answered: the number behind the hit rate */
                                 threatEvents: number;
+                                cleanEvents: number;
                                 hits: number;
                                 misses: number;
+                                falseAlarms: number;
+                                correctRejections: number;
                                 hitRate: number | null;
+                                /** @description the overall false-alarm rate: a clean case has no category */
+                                falseAlarmRate: number | null;
+                                dPrime: number | null;
+                                aPrime: number | null;
+                                /** @description a rate of 0 or 1 was corrected with the 1/(2N) rule */
+                                corrected: boolean;
+                                /** @description over the category’s threat cases */
+                                meanDecisionMs: number | null;
+                                /** @description at least 100 threat events */
                                 reliable: boolean;
+                                /** @enum {string} */
+                                category: "weapons" | "explosives" | "narcotics" | "tobacco" | "alcohol" | "currency" | "undeclared_goods" | "concealment" | "other";
                             }[];
                         };
                     };

@@ -57,28 +57,20 @@ export function scoreCard(score: DetectionScore): HTMLElement {
   );
 }
 
-/** Hit rate per threat category. */
+/**
+ * The figures per threat category: the category's hit rate with the overall false-alarm rate (a clean case has no
+ * category), d′ and A′ from the two, the mean time of the category's threat cases.
+ */
 export function categoryTable(rows: CategoryScore[]): HTMLElement {
   return h(
     'table',
     { class: 'grid category-scores' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'Category'), h('th', { class: 'num' }, 'Threat events'), h('th', { class: 'num' }, 'Hits'), h('th', { class: 'num' }, 'Misses'), h('th', { class: 'num' }, 'Hit rate'), h('th', {}, ''))),
+    headings(['Category', ...SCORE_HEADINGS], SCORE_NUMERIC.map((position) => position + 1)),
     h(
       'tbody',
       {},
-      rows.length ? null : h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No threat cases answered yet.')),
-      rows.map((row) =>
-        h(
-          'tr',
-          { 'data-category': row.category },
-          h('td', {}, row.category.replace('_', ' ')),
-          h('td', { class: 'num' }, formatNumber(row.threatEvents)),
-          h('td', { class: 'num' }, formatNumber(row.hits)),
-          h('td', { class: 'num' }, formatNumber(row.misses)),
-          h('td', { class: 'num' }, formatRate(row.hitRate)),
-          h('td', { class: row.reliable ? 'muted' : 'caution' }, row.reliable ? '' : RELIABILITY_NOTE),
-        ),
-      ),
+      rows.length ? null : h('tr', {}, h('td', { colspan: SCORE_HEADINGS.length + 1, class: 'muted' }, 'No threat cases answered yet.')),
+      rows.map((row) => h('tr', { 'data-category': row.category }, h('td', {}, row.category.replace('_', ' ')), scoreCells(row))),
     ),
   );
 }
