@@ -307,6 +307,30 @@ describe('training case export as DICOS (PGlite)', () => {
     expect(manifest.training?.projectedThreats.find((threat) => threat.view === 'side')?.placement).toMatchObject({ scale: 1, rotationDeg: 0 });
   });
 
+  it('deletes a set nobody has answered, with its projected scans and their objects', async () => {
+    const created = await service.request<SetDetail>('POST', '/api/v1/training/sets', {
+      token: trainerToken,
+      json: { name: 'A mistake', mode: 'exam', archivedScanIds: [cleanCase.scanId, foundCase.scanId], projectedCount: 1 },
+    });
+    expect(created.status).toBe(202);
+    const made = await until(async () => {
+      const detail = (await service.request<SetDetail>('GET', `/api/v1/training/sets/${created.body.id}`, { token: trainerToken })).body;
+      return detail.status === 'ready' ? detail : undefined;
+    }, 'the set to be ready', READY_MS);
+    const projectedScan = made.caseList.find((entry) => entry.kind === 'projected')!.scanId;
+    const storage = service.app.get<ObjectStorage>(OBJECT_STORAGE);
+    expect(await storage.stat(scanObjects.packagePart(projectedScan, 'manifest.json'))).not.toBeNull();
+
+    const refused = await service.request<{ error: { code: string } }>('DELETE', `/api/v1/training/sets/${made.id}`, { token: traineeToken });
+    expect(refused.status).toBe(403);
+    expect((await service.request('DELETE', `/api/v1/training/sets/${made.id}`, { token: trainerToken })).status).toBe(204);
+    expect((await service.request('GET', `/api/v1/training/sets/${made.id}`, { token: trainerToken })).status).toBe(404);
+    expect(await service.app.get(ScanRepository).findById(projectedScan)).toBeUndefined();
+    expect(await storage.stat(scanObjects.packagePart(projectedScan, 'manifest.json'))).toBeNull();
+    // the archived scans it used are untouched
+    expect((await service.app.get(ScanRepository).findById(cleanCase.scanId))?.status).toBe('decided');
+  });
+
   it('answers 404 case_not_found for an unknown case and 409 case_not_ready for a case not ready', async () => {
     for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-case']) {
       const missing = await service.request<{ error: { code: string } }>('GET', `/api/v1/training/cases/${id}/dicos.tar`, { token: trainerToken });

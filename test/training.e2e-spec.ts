@@ -1412,6 +1412,12 @@ describe('training end to end (PGlite)', () => {
       expectError(await call('GET', `/api/v1/training/archive?before=${encodeURIComponent(`2026-01-01T00:00:00.000Z|${'a'.repeat(36)}`)}`, trainer.token), 400, 'invalid_cursor');
     });
 
+    it('keeps a set whose cases were answered: it holds the trainees’ results (409 set_has_answers)', async () => {
+      const exam = await examSet();
+      expectError(await call('DELETE', `/api/v1/training/sets/${exam.id}`, trainer.token), 409, 'set_has_answers');
+      expect((await call('GET', `/api/v1/training/sets/${exam.id}`, trainer.token)).status).toBe(200);
+    });
+
     it('refuses a threat item part over 16 MB while it streams (413)', async () => {
       const huge = Buffer.alloc(17 * 1024 * 1024, 1);
       const response = await service.request<ApiErrorBody>('POST', '/api/v1/training/threat-items', {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Manifest } from '../../libs/exchange-format/src/manifest.js';
 import type { Region, ThreatCategory } from '../../libs/exchange-format/src/verdict.js';
 import { Prng } from '../../libs/imaging/src/synthetic/prng.js';
@@ -8,7 +8,9 @@ import type { UserPrincipal } from '../auth/roles.js';
 import { ApiError } from '../common/api-error.js';
 import { Clock } from '../common/clock.js';
 import type { scans, trainingCases, trainingSessions } from '../database/schema.js';
+import { scanObjects } from '../scans/scan-objects.js';
 import { ScanRepository } from '../scans/scan.repository.js';
+import { OBJECT_STORAGE, type ObjectStorage } from '../storage/object-storage.js';
 import { ProjectionService } from './projection.service.js';
 import type { ArchiveCase, ArchiveQuery, CreateSetBody, SessionSummary, SetDetail, SetSummary } from './training.contract.js';
 import { type ArchivedScanRow, type TrainingCaseRow, TrainingRepository, type TrainingSetRow } from './training.repository.js';
@@ -53,6 +55,7 @@ function viewsOf(manifest: unknown): { id: string; width: number; height: number
 @Injectable()
 export class TrainingSetsService {
   constructor(
+    @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     private readonly training: TrainingRepository,
     private readonly scans: ScanRepository,
     private readonly projection: ProjectionService,
@@ -218,6 +221,18 @@ export class TrainingSetsService {
       })),
       sessionList: sessions.map((session) => sessionSummary(session, cases.length)),
     };
+  }
+
+  /**
+   * Removes a set nobody has answered yet (a failed one, or a mistake) with its projected scans; a set with answers
+   * holds trainees' results and stays (409).
+   */
+  async remove(trainer: UserPrincipal, setId: string): Promise<void> {
+    const set = await this.setOrThrow(setId);
+    const scanIds = await this.training.deleteUnansweredSet(set.id);
+    if (!scanIds) throw ApiError.conflict('set_has_answers', `trainees have answered cases of set ${set.name}; it holds their results and is kept`);
+    for (const scanId of scanIds) await this.storage.deletePrefix(scanObjects.prefix(scanId));
+    await this.audit.record({ actorType: 'user', actorId: trainer.id, action: 'training.set_deleted', detail: { setId: set.id, name: set.name, projectedScans: scanIds.length } });
   }
 
   async trainees(): Promise<{ id: string; username: string }[]> {

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CurrentPrincipal, Roles } from '../auth/auth.decorators.js';
@@ -115,6 +115,13 @@ export class TrainingController {
   @ApiDoc({ summary: 'A training set with its cases (and their truth) and sessions', auth: 'user', tags: ['training'], responses: { 200: setDetail } })
   set(@Param('id') id: string) {
     return this.sets.detail(id);
+  }
+
+  @Delete('sets/:id')
+  @HttpCode(204)
+  @ApiDoc({ summary: 'Delete a set nobody has answered yet (a failed one, or a mistake), with its projected scans; 409 set_has_answers otherwise', auth: 'user', tags: ['training'], responses: { 204: 'deleted' } })
+  async deleteSet(@CurrentPrincipal() trainer: UserPrincipal, @Param('id') id: string) {
+    await this.sets.remove(trainer, id);
   }
 
   @Post('sets/:id/assignments')

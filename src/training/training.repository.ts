@@ -208,6 +208,30 @@ export class TrainingRepository {
     return rows.length === 1;
   }
 
+  /**
+   * Deletes a set nobody has answered yet, with its cases, sessions and training-only scans, in one transaction;
+   * the ids of those scans (their objects are the caller's to delete), or null when an answer exists.
+   */
+  async deleteUnansweredSet(setId: string): Promise<string[] | null> {
+    return this.database.db.transaction(async (tx) => {
+      const answered = await tx
+        .select({ caseId: trainingAnswers.caseId })
+        .from(trainingAnswers)
+        .innerJoin(trainingSessions, eq(trainingSessions.id, trainingAnswers.sessionId))
+        .where(and(eq(trainingSessions.setId, setId), isNotNull(trainingAnswers.answeredAt)))
+        .limit(1);
+      if (answered.length) return null;
+      const projected = await tx
+        .select({ scanId: trainingCases.scanId })
+        .from(trainingCases)
+        .where(and(eq(trainingCases.setId, setId), eq(trainingCases.kind, 'projected')));
+      await tx.delete(trainingSets).where(eq(trainingSets.id, setId));
+      const ids = projected.map((row) => row.scanId);
+      if (ids.length) await tx.delete(scans).where(and(inArray(scans.id, ids), eq(scans.purpose, 'training')));
+      return ids;
+    });
+  }
+
   async failSet(setId: string, message: string): Promise<void> {
     await this.database.db
       .update(trainingSets)
