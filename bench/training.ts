@@ -7,6 +7,7 @@ import { writeScannerInput } from '../libs/scanner-adapters/src/scanner-input.wr
 import { startServiceProcess } from './service-process.js';
 import { percentile, seconds } from './stats.js';
 import { deleteRedisKeys } from '../test/redis.js';
+import type { NextCaseResponse as NextCase, SetDetail } from '../src/training/training.contract.js';
 
 const ADMIN_PASSWORD = 'bench-admin-password';
 const USER_PASSWORD = 'bench-user-password';
@@ -51,29 +52,6 @@ export interface TrainingResult {
   figures: TrainingFigures;
   /** "## Training" with its table, for docs/benchmarks.md. */
   section: string;
-}
-
-interface Region {
-  view: string;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  category: string;
-  note?: string;
-}
-
-interface SetDetail {
-  id: string;
-  status: 'preparing' | 'ready' | 'failed';
-  failureMessage: string | null;
-  cases: { total: number; threats: number; projected: number; archived: number; ready: number };
-  caseList: { id: string; kind: 'archived' | 'projected'; threat: boolean; categories: string[]; regions: Region[]; views: { id: string; width: number; height: number }[] }[];
-  sessionList: { id: string; traineeId: string }[];
-}
-
-interface NextCase {
-  case: { caseId: string; position: number; total: number; manifest: { views: { id: string; width: number; height: number }[] } };
 }
 
 async function call<T>(url: string, method: string, token: string | undefined, body?: unknown): Promise<{ status: number; body: T; ms: number }> {

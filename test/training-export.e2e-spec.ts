@@ -15,6 +15,7 @@ import { TrainingRepository } from '../src/training/training.repository.js';
 import { type TestService, scanForm, startTestService } from './service.harness.js';
 import type { Manifest } from '../libs/exchange-format/src/manifest.js';
 import { until } from './until.js';
+import type { SetDetail } from '../src/training/training.contract.js';
 
 /*
  * A training case exported as DICOS (GET /api/v1/training/cases/{id}/dicos.tar) against the whole service: an archive
@@ -28,22 +29,7 @@ const READY_MS = 120_000;
 /** TIP Type (4010,1039) CS, as dicom-parser keys it. */
 const TIP_TYPE = 'x40101039';
 
-interface TrainerCase {
-  id: string;
-  kind: 'archived' | 'projected';
-  scanId: string;
-  sourceScanId: string | null;
-  threatItemId: string | null;
-  threat: boolean;
-  regions: { view: string; x: number; y: number; width: number; height: number }[];
-  status: string;
-}
-interface SetDetail {
-  id: string;
-  status: string;
-  failureMessage: string | null;
-  caseList: TrainerCase[];
-}
+type TrainerCase = SetDetail['caseList'][number];
 interface TarFile {
   name: string;
   data: Buffer;

@@ -19,6 +19,10 @@ import { aPrime, correctedRate, dPrime } from '../src/training/scoring.js';
 import { type TestService, scanForm, startTestService } from './service.harness.js';
 import { until } from './until.js';
 import { TRUTH_KEYS, keysOf } from './truth-keys.js';
+import type { z } from 'zod';
+import type { Region, ThreatCategory } from '../libs/exchange-format/src/verdict.js';
+import type { CategoryScore, DetectionScore } from '../src/training/scoring.js';
+import type { AnswerResponse, ArchiveCase, NextCaseResponse, SessionScore, SessionSummary, SetDetail, ThreatItemResponse, archiveResponse, ownSessionResponse } from '../src/training/training.contract.js';
 
 /*
  * Training over HTTP against the whole service (PGlite, real Redis, real storage): the archive trainers search,
@@ -49,144 +53,11 @@ interface User {
   username: string;
   token: string;
 }
-interface Region {
-  view: string;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  category: string;
-  note?: string;
-}
-interface ViewSize {
-  id: string;
-  width: number;
-  height: number;
-}
-interface ArchiveCase {
-  scanId: string;
-  stationId: string;
-  stationName: string;
-  vendor: string | null;
-  receivedAt: string;
-  decidedAt: string;
-  decision: string;
-  regions: Region[];
-  outcome: { found: boolean; categories: string[]; note: string; reportedAt: string } | null;
-  views: ViewSize[];
-}
-interface ArchivePage {
-  cases: ArchiveCase[];
-  nextBefore: string | null;
-}
-interface ThreatItem {
-  id: string;
-  name: string;
-  category: string;
-  description: string;
-  width: number;
-  height: number;
-  pixelSpacingMm: number;
-  source: 'starter' | 'upload';
-  retired: boolean;
-  createdAt: string;
-}
-interface TrainerCase {
-  id: string;
-  position: number;
-  kind: 'archived' | 'projected';
-  scanId: string;
-  sourceScanId: string | null;
-  threatItemId: string | null;
-  threat: boolean;
-  categories: string[];
-  regions: Region[];
-  status: string;
-  views: ViewSize[];
-}
-interface SessionSummary {
-  id: string;
-  setId: string;
-  setName: string;
-  mode: string;
-  traineeId: string;
-  trainee: string;
-  status: string;
-  total: number;
-  answered: number;
-  assignedAt: string;
-  startedAt: string | null;
-  completedAt: string | null;
-}
-interface SetDetail {
-  id: string;
-  name: string;
-  mode: string;
-  hideIdentity: boolean;
-  status: string;
-  failureMessage: string | null;
-  readyAt: string | null;
-  cases: { total: number; threats: number; projected: number; archived: number; ready: number };
-  sessions: { total: number; completed: number };
-  caseList: TrainerCase[];
-  sessionList: SessionSummary[];
-}
-interface NextCase {
-  session: { id: string; mode: string; setName: string; total: number; answered: number };
-  case: {
-    caseId: string;
-    position: number;
-    total: number;
-    shownAt: string;
-    stationName: string | null;
-    riskScore: number;
-    metadata: Json;
-    manifest: { scanner: { vendor: string; model?: string }; acquiredAt: string | null; conveyance: Json; views: (ViewSize & Json)[] };
-  };
-}
-interface AnswerResponse {
-  caseId: string;
-  answeredAt: string;
-  durationMs: number;
-  remaining: number;
-  feedback?: { outcome: string; threat: boolean; categories: string[]; regions: Region[] };
-}
-interface DetectionScore {
-  threatEvents: number;
-  cleanEvents: number;
-  hits: number;
-  misses: number;
-  falseAlarms: number;
-  correctRejections: number;
-  hitRate: number | null;
-  falseAlarmRate: number | null;
-  dPrime: number | null;
-  aPrime: number | null;
-  corrected: boolean;
-  meanDecisionMs: number | null;
-  reliable: boolean;
-}
-interface CategoryScore {
-  category: string;
-  threatEvents: number;
-  hits: number;
-  misses: number;
-  hitRate: number | null;
-  reliable: boolean;
-}
-interface SessionScore {
-  sessionId: string;
-  setId: string;
-  traineeId: string;
-  trainee: string;
-  completedAt: string | null;
-  score: DetectionScore;
-  byCategory: CategoryScore[];
-}
-interface OwnSession extends SessionSummary {
-  score: DetectionScore | null;
-  byCategory: CategoryScore[];
-}
+type ArchivePage = z.infer<typeof archiveResponse>;
+type ThreatItem = ThreatItemResponse;
+type TrainerCase = SetDetail['caseList'][number];
+type NextCase = NextCaseResponse;
+type OwnSession = z.infer<typeof ownSessionResponse>;
 interface Stats {
   pools: { pool: string; waiting: number; held: number; decidedLastHour: number; decidedLateLastHour: number }[];
   holders: { scanId: string }[];
@@ -205,7 +76,7 @@ interface Plan {
   first?: { decision: 'inspect'; regions: Region[] };
 }
 
-const region = (category: string, x = 100, y = 30): Region => ({ view: 'side', x, y, width: 60, height: 40, category, note: `${category} suspected` });
+const region = (category: ThreatCategory, x = 100, y = 30): Region => ({ view: 'side', x, y, width: 60, height: 40, category, note: `${category} suspected` });
 
 /**
  * The archive: station A (Aurora raw files, top and side views) and station B (Borealis, side view only).
@@ -245,10 +116,10 @@ function overlaps(a: Pick<Region, 'view' | 'x' | 'y' | 'width' | 'height'>, b: P
 }
 
 /** A 1 x 1 region in `view` that overlaps none of the truth regions (to answer "inspect, but elsewhere"). */
-function elsewhere(view: ViewSize, truth: Region[]): Region {
+function elsewhere(view: ArchiveCase['views'][number], truth: Region[]): Region {
   for (let y = 0; y < view.height; y += 4) {
     for (let x = 0; x < view.width; x += 4) {
-      const candidate = { view: view.id, x, y, width: 1, height: 1, category: 'other', note: '' };
+      const candidate: Region = { view: view.id, x, y, width: 1, height: 1, category: 'other', note: '' };
       if (!truth.some((real) => overlaps(candidate, real))) return candidate;
     }
   }
@@ -422,7 +293,7 @@ describe('training end to end (PGlite)', () => {
   function t1Choice(entry: TrainerCase): { body: { decision: string; regions: Region[] }; outcome: Outcome } {
     if (entry.threat) {
       if (entry.scanId === scanOf.b2) return { body: { decision: 'clear', regions: [] }, outcome: 'miss' };
-      const regions = entry.regions.length ? [{ ...entry.regions[0], category: 'other', note: 'here' }] : [];
+      const regions = entry.regions.length ? [{ ...entry.regions[0], category: 'other' as const, note: 'here' }] : [];
       return { body: { decision: 'inspect', regions }, outcome: 'hit' };
     }
     if (![...t1Answers.values()].some((answered) => answered.outcome === 'false_alarm')) {
@@ -937,7 +808,7 @@ describe('training end to end (PGlite)', () => {
       for (const secret of secrets) expect({ secret, found: text.includes(secret) }).toEqual({ secret, found: false });
       // not hidden in this set: the station and the plates are there
       expect(shown.case.stationName).toBe(stationOfCase(truth).name);
-      expect(shown.case.metadata.licencePlates).toEqual([expect.stringMatching(/^PLT/)]);
+      expect((shown.case.metadata as Record<string, unknown>).licencePlates).toEqual([expect.stringMatching(/^PLT/)]);
       const again = (await next(t1.token, session.id))!;
       expect([again.case.caseId, again.case.shownAt]).toEqual([shown.case.caseId, shown.case.shownAt]);
       const own = await call<OwnSession>('GET', `/api/v1/training/sessions/${session.id}`, t1.token);
@@ -1006,7 +877,7 @@ describe('training end to end (PGlite)', () => {
       const exam = await examSet();
       const session = sessionOf(exam, t1);
       const current = truthOf(exam, t1Order[0]);
-      const outside = await answer(t1.token, session.id, current.id, { decision: 'inspect', regions: [{ view: 'side', x: 300, y: 0, width: 40, height: 10, category: 'other' }] });
+      const outside = await answer(t1.token, session.id, current.id, { decision: 'inspect', regions: [{ view: 'side', x: 300, y: 0, width: 40, height: 10, category: 'other', note: '' }] });
       expectError(outside, 400, 'invalid_region');
       const { body, outcome } = t1Choice(current);
       const answered = await answer(t1.token, session.id, current.id, body);
@@ -1052,7 +923,7 @@ describe('training end to end (PGlite)', () => {
       expect(shown.case.stationName).toBeNull();
       expect(shown.case.metadata).not.toHaveProperty('licencePlates');
       expect(shown.case.metadata).not.toHaveProperty('reference');
-      expect(shown.case.metadata.containers).toEqual(['CSQU3054383']); // the declaration itself stays
+      expect((shown.case.metadata as Record<string, unknown>).containers).toEqual(['CSQU3054383']); // the declaration itself stays
       const conveyance = shown.case.manifest.conveyance as { licencePlates?: string[]; fields?: Json };
       expect(conveyance.licencePlates ?? []).toEqual([]);
       expect(conveyance.fields ?? {}).not.toHaveProperty('reference');

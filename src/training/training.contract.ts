@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ENERGIES } from '../../libs/exchange-format/src/manifest.js';
 import { DECISIONS, THREAT_CATEGORIES, regionSchema } from '../../libs/exchange-format/src/verdict.js';
 import { TRAINING_MODES, TRAINING_SET_STATUSES } from '../database/schema.js';
 
@@ -168,7 +169,16 @@ export const traineeCase = z.object({
     scanner: z.object({ vendor: z.string(), model: z.string().optional() }),
     acquiredAt: z.string().nullable(),
     conveyance: z.unknown(),
-    views: z.array(z.unknown()),
+    views: z.array(
+      z.object({
+        id: z.string(),
+        width: z.number(),
+        height: z.number(),
+        pixelSpacingMm: z.object({ x: z.number(), y: z.number() }).nullable(),
+        airValue: z.number(),
+        planes: z.array(z.object({ energy: z.enum(ENERGIES) })),
+      }),
+    ),
   }),
 });
 export type TraineeCase = z.infer<typeof traineeCase>;

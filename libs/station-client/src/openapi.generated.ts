@@ -2772,7 +2772,20 @@ export interface paths {
                                     };
                                     acquiredAt: string | null;
                                     conveyance: unknown;
-                                    views: unknown[];
+                                    views: {
+                                        id: string;
+                                        width: number;
+                                        height: number;
+                                        pixelSpacingMm: {
+                                            x: number;
+                                            y: number;
+                                        } | null;
+                                        airValue: number;
+                                        planes: {
+                                            /** @enum {string} */
+                                            energy: "high" | "low" | "single";
+                                        }[];
+                                    }[];
                                 };
                             };
                         };
