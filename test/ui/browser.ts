@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type Page, chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.NIIX_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -34,3 +34,14 @@ export function ensureWebBuilt(): void {
 }
 
 export { until } from '../until.js';
+
+/** Marks a region the way an analyst does: Shift+drag a rectangle centred on (cx, cy) on the page; waits until it is listed. */
+export async function markRegion(page: Page, cx: number, cy: number, halfWidth: number, halfHeight: number, steps: number): Promise<void> {
+  await page.keyboard.down('Shift');
+  await page.mouse.move(cx - halfWidth, cy - halfHeight);
+  await page.mouse.down();
+  await page.mouse.move(cx + halfWidth, cy + halfHeight, { steps });
+  await page.mouse.up();
+  await page.keyboard.up('Shift');
+  await page.waitForSelector('.region-list li.selected');
+}

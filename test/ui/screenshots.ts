@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { generateScan } from '../../libs/imaging/src/synthetic/index.js';
 import { writeScannerInput } from '../../libs/scanner-adapters/src/scanner-input.writer.js';
 import { type TestService, scanForm } from '../service.harness.js';
+import { markRegion } from './browser.js';
 
 /** Screenshots for docs/ and the README: 1920 x 1080, dark, each at most this many bytes (else palette PNG). */
 const MAX_BYTES = 400 * 1024;
@@ -95,13 +96,7 @@ export async function writeScreenshots(cast: ScreenshotCast, folder: string): Pr
     const box = (await analyst.locator('.view-pane[data-view="top"]').boundingBox())!;
     const cx = box.x + box.width * 0.55;
     const cy = box.y + box.height * 0.5;
-    await analyst.keyboard.down('Shift');
-    await analyst.mouse.move(cx - 70, cy - 30);
-    await analyst.mouse.down();
-    await analyst.mouse.move(cx + 70, cy + 30, { steps: 6 });
-    await analyst.mouse.up();
-    await analyst.keyboard.up('Shift');
-    await analyst.waitForSelector('.region-list li.selected');
+    await markRegion(analyst, cx, cy, 70, 30, 6);
     await analyst.keyboard.press('8');
     await analyst.waitForSelector('.view-pane[data-view="top"] .region.selected');
     // dual-energy material colouring (organic / mixed / metal)

@@ -5,8 +5,11 @@ import { generateScan } from '../../libs/imaging/src/synthetic/index.js';
 import { writeScannerInput } from '../../libs/scanner-adapters/src/scanner-input.writer.js';
 import { type Answer, type CaseTruth, type ScoredAnswer, classifyAnswer, score } from '../../src/training/scoring.js';
 import { type TestService, scanForm, startTestService } from '../service.harness.js';
-import { ensureWebBuilt, launchChromium, until } from './browser.js';
+import { ensureWebBuilt, launchChromium, markRegion, until } from './browser.js';
 import { writeTrainingScreenshots } from './screenshots.js';
+import type { Region } from '../../libs/exchange-format/src/verdict.js';
+import type { DetectionScore } from '../../src/training/scoring.js';
+import type { SetDetail } from '../../src/training/training.contract.js';
 
 const PASSWORD = 'training-password-1';
 /** Conditions in the page (set preparation makes projected cases: a few seconds each on this machine). */
@@ -14,31 +17,6 @@ const WAIT_MS = 90_000;
 /** Set NIIX_UI_SCREENSHOTS=<folder> to write trainer.png and trainee.png there (docs/screenshots). */
 const SCREENSHOTS = process.env.NIIX_UI_SCREENSHOTS;
 const percent = new Intl.NumberFormat('en-GB', { style: 'percent', maximumFractionDigits: 1 });
-
-type Region = { view: string; x: number; y: number; width: number; height: number; category: string; note: string };
-interface TrainerCase {
-  id: string;
-  kind: 'archived' | 'projected';
-  threat: boolean;
-  categories: string[];
-  regions: Region[];
-}
-interface SetDetail {
-  id: string;
-  status: string;
-  mode: string;
-  cases: { total: number; threats: number; projected: number; archived: number; ready: number };
-  caseList: TrainerCase[];
-  sessionList: { id: string; traineeId: string; status: string }[];
-}
-interface DetectionScore {
-  threatEvents: number;
-  cleanEvents: number;
-  hits: number;
-  falseAlarms: number;
-  hitRate: number | null;
-  falseAlarmRate: number | null;
-}
 
 /**
  * Training in headless Chromium against the whole service. An archive is made through the API (scans uploaded,
@@ -149,13 +127,7 @@ describe('training in the browser', () => {
     const box = (await pane.boundingBox())!;
     const cx = box.x + tx + (region.x + region.width / 2) * scale;
     const cy = box.y + ty + (region.y + region.height / 2) * scale;
-    await page.keyboard.down('Shift');
-    await page.mouse.move(cx - 12, cy - 8);
-    await page.mouse.down();
-    await page.mouse.move(cx + 12, cy + 8, { steps: 4 });
-    await page.mouse.up();
-    await page.keyboard.up('Shift');
-    await page.waitForSelector('.region-list li.selected');
+    await markRegion(page, cx, cy, 12, 8, 4);
   }
 
   async function answerWith(page: Page, key: string): Promise<Response> {

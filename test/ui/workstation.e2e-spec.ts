@@ -3,7 +3,7 @@ import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { generateScan } from '../../libs/imaging/src/synthetic/index.js';
 import { writeScannerInput } from '../../libs/scanner-adapters/src/scanner-input.writer.js';
 import { type TestService, scanForm, startTestService } from '../service.harness.js';
-import { ensureWebBuilt, launchChromium, until } from './browser.js';
+import { ensureWebBuilt, launchChromium, markRegion, until } from './browser.js';
 
 const PASSWORD = 'analyst-password-1';
 /** Set NIIX_UI_SCREENSHOTS=<folder> to keep screenshots of the screens (for docs and review). */
@@ -126,13 +126,7 @@ describe('analyst workstation in the browser', () => {
     const box = (await second.locator('.view-pane[data-view="top"]').boundingBox())!;
     const cx = box.x + box.width / 2;
     const cy = box.y + box.height / 2;
-    await second.keyboard.down('Shift');
-    await second.mouse.move(cx - 40, cy - 15);
-    await second.mouse.down();
-    await second.mouse.move(cx + 40, cy + 15, { steps: 5 });
-    await second.mouse.up();
-    await second.keyboard.up('Shift');
-    await second.waitForSelector('.region-list li.selected');
+    await markRegion(second, cx, cy, 40, 15, 5);
     await second.keyboard.press('8');
     await second.waitForSelector('.view-pane[data-view="top"] .region.selected');
     if (SCREENSHOTS) await second.screenshot({ path: path.join(SCREENSHOTS, 'analyst-1366.png') });
