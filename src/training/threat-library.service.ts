@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { z } from 'zod';
 import { THREAT_CATEGORIES, type ThreatCategory } from '../../libs/exchange-format/src/verdict.js';
 import { decodeGrey, RasterError } from '../../libs/imaging/src/raster.js';
-import { starterThreatItems } from '../../libs/imaging/src/synthetic/threat-items.js';
+import { STARTER_THREAT_ITEM_KEYS, starterThreatItems } from '../../libs/imaging/src/synthetic/threat-items.js';
 import {
   decodeThreatItem,
   encodeThreatItem,
@@ -79,6 +79,7 @@ export class ThreatLibraryService implements OnApplicationBootstrap {
   /** Adds the starter items not in the library yet; a retired starter item stays retired. */
   async addStarterSet(): Promise<number> {
     const present = await this.training.starterKeys();
+    if (STARTER_THREAT_ITEM_KEYS.every((key) => present.has(key))) return 0;
     let added = 0;
     for (const starter of starterThreatItems()) {
       if (present.has(starter.key)) continue;

@@ -401,53 +401,59 @@ function hiddenCompartment(): ThreatItemImage {
   return c.toItem(106);
 }
 
+/** The starter items with the function that models each one's image. */
+const STARTERS: (Omit<StarterThreatItem, 'image'> & { image: () => ThreatItemImage })[] = [
+  {
+    key: 'pistol',
+    name: 'Pistol',
+    category: 'weapons',
+    description: 'Semi-automatic pistol, all steel: slide with barrel, frame, grip outline and a loaded magazine.',
+    image: pistol,
+  },
+  {
+    key: 'rifle-parts',
+    name: 'Rifle parts',
+    category: 'weapons',
+    description: 'A rifle taken apart: steel barrel, receiver and bolt as separate pieces.',
+    image: rifleParts,
+  },
+  {
+    key: 'drug-blocks',
+    name: 'Drug blocks',
+    category: 'narcotics',
+    description: 'Five stacked bricks of compressed powder (about 1.2 g/cm³), wrapped in film and tape.',
+    image: drugBlocks,
+  },
+  {
+    key: 'cigarette-cartons',
+    name: 'Cigarette cartons',
+    category: 'tobacco',
+    description: 'A master case of 50 cigarette cartons: low-density organic packs in corrugated board.',
+    image: cigaretteCartons,
+  },
+  {
+    key: 'cash-bundles',
+    name: 'Cash bundles',
+    category: 'currency',
+    description: 'Banded bundles of banknotes (paper, about 0.9 g/cm³) in three piles.',
+    image: cashBundles,
+  },
+  {
+    key: 'hidden-compartment',
+    name: 'Hidden compartment',
+    category: 'concealment',
+    description: 'A welded steel-walled compartment (double wall) with wrapped organic goods inside; the goods read as mixed through the steel.',
+    image: hiddenCompartment,
+  },
+];
+
+/** The keys of the starter set, known without modelling any image (a library that has them all needs no work). */
+export const STARTER_THREAT_ITEM_KEYS: readonly string[] = STARTERS.map((starter) => starter.key);
+
 let built: StarterThreatItem[] | null = null;
 
 function build(): StarterThreatItem[] {
-  return [
-    {
-      key: 'pistol',
-      name: 'Pistol',
-      category: 'weapons',
-      description: 'Semi-automatic pistol, all steel: slide with barrel, frame, grip outline and a loaded magazine.',
-      image: pistol(),
-    },
-    {
-      key: 'rifle-parts',
-      name: 'Rifle parts',
-      category: 'weapons',
-      description: 'A rifle taken apart: steel barrel, receiver and bolt as separate pieces.',
-      image: rifleParts(),
-    },
-    {
-      key: 'drug-blocks',
-      name: 'Drug blocks',
-      category: 'narcotics',
-      description: 'Five stacked bricks of compressed powder (about 1.2 g/cm³), wrapped in film and tape.',
-      image: drugBlocks(),
-    },
-    {
-      key: 'cigarette-cartons',
-      name: 'Cigarette cartons',
-      category: 'tobacco',
-      description: 'A master case of 50 cigarette cartons: low-density organic packs in corrugated board.',
-      image: cigaretteCartons(),
-    },
-    {
-      key: 'cash-bundles',
-      name: 'Cash bundles',
-      category: 'currency',
-      description: 'Banded bundles of banknotes (paper, about 0.9 g/cm³) in three piles.',
-      image: cashBundles(),
-    },
-    {
-      key: 'hidden-compartment',
-      name: 'Hidden compartment',
-      category: 'concealment',
-      description: 'A welded steel-walled compartment (double wall) with wrapped organic goods inside; the goods read as mixed through the steel.',
-      image: hiddenCompartment(),
-    },
-  ];
+  return STARTERS.map((starter) => ({ ...starter, image: starter.image() }));
 }
 
 /**
