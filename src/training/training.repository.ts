@@ -73,7 +73,7 @@ export class TrainingRepository {
   // ---- archive ----
 
   async archive(filter: ArchiveFilter): Promise<ArchivedScanRow[]> {
-    const conditions: (SQL | undefined)[] = [eq(scans.purpose, 'live'), eq(scans.status, 'decided'), isFinalVerdict];
+    const conditions: (SQL | undefined)[] = [];
     if (filter.stationId) conditions.push(eq(scans.stationId, filter.stationId));
     if (filter.vendor) conditions.push(sql`lower(${scans.manifest}->'scanner'->>'vendor') = lower(${filter.vendor})`);
     if (filter.from) conditions.push(sql`${scans.decidedAt} >= ${filter.from.toISOString()}`);
@@ -91,27 +91,25 @@ export class TrainingRepository {
       const { decidedAt, scanId } = filter.before;
       conditions.push(or(lt(scans.decidedAt, decidedAt), and(eq(scans.decidedAt, decidedAt), lt(scans.id, scanId))));
     }
-    return this.database.db
-      .select({ scan: scans, stationName: stations.name, verdict: verdicts, outcome: outcomes })
-      .from(scans)
-      .innerJoin(stations, eq(stations.id, scans.stationId))
-      .innerJoin(verdicts, eq(verdicts.scanId, scans.id))
-      .leftJoin(outcomes, eq(outcomes.scanId, scans.id))
-      .where(and(...conditions))
-      .orderBy(desc(scans.decidedAt), desc(scans.id))
-      .limit(filter.limit);
+    return this.archived(conditions).orderBy(desc(scans.decidedAt), desc(scans.id)).limit(filter.limit);
   }
 
   /** The archived scans among `ids` (decided live scans with their final verdict), whatever their outcome. */
   async archivedScans(ids: string[]): Promise<ArchivedScanRow[]> {
     if (ids.length === 0) return [];
+    return this.archived([inArray(scans.id, ids)]);
+  }
+
+  /** Decided live scans with their station, final verdict and outcome (null when none was reported), narrowed by `conditions`. */
+  private archived(conditions: (SQL | undefined)[]) {
     return this.database.db
       .select({ scan: scans, stationName: stations.name, verdict: verdicts, outcome: outcomes })
       .from(scans)
       .innerJoin(stations, eq(stations.id, scans.stationId))
       .innerJoin(verdicts, eq(verdicts.scanId, scans.id))
       .leftJoin(outcomes, eq(outcomes.scanId, scans.id))
-      .where(and(inArray(scans.id, ids), eq(scans.purpose, 'live'), eq(scans.status, 'decided'), isFinalVerdict));
+      .where(and(eq(scans.purpose, 'live'), eq(scans.status, 'decided'), isFinalVerdict, ...conditions))
+      .$dynamic();
   }
 
   // ---- threat library ----
