@@ -24,6 +24,15 @@ export const users = pgTable('users', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
+/**
+ * This installation's identity: one row, made at first start. Its id is recorded under the Redis key prefix so
+ * that a second installation (another database) on the same prefix refuses to start instead of taking jobs.
+ */
+export const installation = pgTable('installation', {
+  id: uuid('id').primaryKey(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
 /** Signed-in sessions; the bearer token itself is never stored, only its sha-256. */
 export const sessions = pgTable(
   'sessions',
@@ -111,7 +120,7 @@ export const scans = pgTable(
     failureCode: text('failure_code'),
     failureMessage: text('failure_message'),
     /** 0..100: the higher of the station's risk level and the declaration's risk score. */
-    riskScore: integer('risk_score').notNull().default(0),
+    riskScore: doublePrecision('risk_score').notNull().default(0),
     /** The analyst pool the scan waits in once queued. */
     pool: text('pool').notNull().default('central'),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
