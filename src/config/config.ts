@@ -36,6 +36,8 @@ const environmentSchema = z
     NIIX_PROFILE_DIRS: z.string().optional(),
     NIIX_CONVERT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
     NIIX_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+    NIIX_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+    NIIX_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
     NIIX_SESSION_HOURS: z.coerce.number().positive().default(12),
     /** How long an analyst's claim holds without a heartbeat. */
     NIIX_CLAIM_LOCK_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
@@ -73,6 +75,10 @@ export interface AppConfig {
   profileDirs: string[];
   convertConcurrency: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** JSON lines (the default, for log collectors) or coloured lines for development. */
+  logFormat: 'json' | 'pretty';
+  /** Bearer token that GET /metrics requires; without it, /metrics is off (404). */
+  metricsToken?: string;
   sessionHours: number;
   /** How long a claim holds without a heartbeat, in ms. */
   claimLockMs: number;
@@ -115,6 +121,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     profileDirs: e.NIIX_PROFILE_DIRS ? e.NIIX_PROFILE_DIRS.split(path.delimiter).map((dir) => path.resolve(dir)) : [],
     convertConcurrency: e.NIIX_CONVERT_CONCURRENCY,
     logLevel: e.NIIX_LOG_LEVEL,
+    logFormat: e.NIIX_LOG_FORMAT,
+    metricsToken: e.NIIX_METRICS_TOKEN,
     sessionHours: e.NIIX_SESSION_HOURS,
     claimLockMs: e.NIIX_CLAIM_LOCK_SECONDS * 1000,
     delivery: { backoffMs: e.NIIX_DELIVERY_BACKOFF_MS, attempts: e.NIIX_DELIVERY_ATTEMPTS },
