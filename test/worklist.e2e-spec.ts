@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import dicomParser from 'dicom-parser';
 import { readThreatDetectionReport } from '../libs/scanner-adapters/src/dicos/tdr.writer.js';
 import { ScanRepository } from '../src/scans/scan.repository.js';
+import { ReviewQueueRepository } from '../src/review/review-queue.repository.js';
 import { WorklistService } from '../src/review/worklist.service.js';
 import { TEST_REDIS_URL, type TestService, startTestService } from './service.harness.js';
 import { deleteRedisKeys } from './redis.js';
+import { until } from './until.js';
 
 interface Claim {
   claimId: string;
@@ -157,6 +159,17 @@ describe.each(['postgres', 'pglite'] as const)('analyst work pool end to end on 
     expect(late.body.error.code).toBe('lock_lost');
     expect((await decide(analysts[1].token, first)).status).toBe(409);
     expect((await decide(analysts[2].token, again!)).status).toBe(201);
+  });
+
+  it('returns a lapsed case at its own priority, never ahead of more urgent work', async () => {
+    const [low] = await seed([{ risk: 0 }]);
+    const held = (await claim(analysts[5].token))!;
+    expect(held.scan.id).toBe(low);
+    const [urgent] = await seed([{ risk: 95 }]);
+    // no heartbeat: the claim on the risk-0 case lapses while the risk-95 case waits
+    const pool = service.app.get(ReviewQueueRepository);
+    await until(async () => (await pool.state('central', low, 'first')) !== 'active', 'the lapsed case back in the pool', 60_000);
+    expect(await drain(analysts[6].token)).toEqual([urgent, low]);
   });
 
   it('puts a released case back at once, at its place', async () => {

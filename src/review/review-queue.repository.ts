@@ -18,6 +18,9 @@ export interface ReviewJobData {
 
 export type ReviewJob = Job<ReviewJobData>;
 
+/** How many cases taken out of turn `next` puts back before it gives up reordering. */
+const MAX_OUT_OF_TURN = 8;
+
 /** How often lapsed claims are looked for (BullMQ stalled check), at most. */
 const STALLED_CHECK_MS = 5_000;
 
@@ -57,10 +60,20 @@ export class ReviewQueueRepository implements OnModuleDestroy {
     await queue.add('review', data, { jobId: id, priority, removeOnComplete: true, removeOnFail: true, attempts: 1 });
   }
 
-  /** Takes the next case of the pool under a lock owned by `token`, or undefined when none waits. */
+  /**
+   * Takes the next case of the pool under a lock owned by `token`, or undefined when none waits. BullMQ's stalled
+   * check puts a lapsed case back on the plain wait list, which is taken before every prioritised case: the lapse
+   * handler gives it its priority back, and a case taken in the moment between the two, while a more urgent one
+   * waits, goes back to its place (by priority) and the next is taken instead.
+   */
   async next(pool: string, token: string): Promise<ReviewJob | undefined> {
-    const job = await this.worker(pool).getNextJob(token, { block: false });
-    return job ?? undefined;
+    for (let attempt = 0; ; attempt++) {
+      const job = await this.worker(pool).getNextJob(token, { block: false });
+      if (!job) return undefined;
+      const [head] = await this.queue(pool).getPrioritized(0, 0);
+      if (!head || head.priority >= job.priority || attempt >= MAX_OUT_OF_TURN) return job;
+      await job.moveToWait(token);
+    }
   }
 
   /** Priority of the first waiting case of the pool (lower is first), or null when the pool is empty. */
@@ -159,12 +172,19 @@ export class ReviewQueueRepository implements OnModuleDestroy {
       });
       worker.on('error', (error) => this.logger.warn(`review pool ${pool}: ${error.message}`));
       worker.on('stalled', (jobId) => {
+        void this.restorePriority(pool, jobId).catch((error: Error) => this.logger.warn(`priority of lapsed ${jobId}: ${error.message}`));
         for (const listener of this.lapseListeners) listener(pool, jobId);
       });
       if (this.watching) void worker.startStalledCheckTimer();
       this.workers.set(pool, worker);
     }
     return worker;
+  }
+
+  /** A lapsed case BullMQ put on the plain wait list goes back among the prioritised cases, at its own priority. */
+  private async restorePriority(pool: string, jobId: string): Promise<void> {
+    const job = await this.queue(pool).getJob(jobId);
+    if (job && job.priority > 0 && (await job.getState()) === 'waiting') await job.changePriority({ priority: job.priority });
   }
 
   async onModuleDestroy(): Promise<void> {
