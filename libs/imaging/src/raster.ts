@@ -37,15 +37,19 @@ export class RasterError extends Error {
 // Enough pixels for any real cargo scan; callers enforce their own, smaller limits from the header first.
 const LIMIT_INPUT_PIXELS = 2 ** 31 - 1;
 
-function open(input: Buffer | string, page = 0): Sharp {
-  return sharp(input, { limitInputPixels: LIMIT_INPUT_PIXELS, page, failOn: 'error', sequentialRead: true });
+function open(input: Buffer | string, page = 0, limitInputPixels: number | false = LIMIT_INPUT_PIXELS): Sharp {
+  return sharp(input, { limitInputPixels, page, failOn: 'error', sequentialRead: true });
 }
 
-/** Reads the header only: format, size, depth. No pixels are decoded. */
-export async function readRasterInfo(input: Buffer | string): Promise<RasterInfo> {
+/**
+ * Reads the header only: format, size, depth (of `page`, for a multi-page TIFF). No pixels are decoded, so no pixel
+ * limit applies here: a caller sees the declared size of a huge image and refuses it with its own limit (sharp's would
+ * only say "exceeds pixel limit", not how large the image is).
+ */
+export async function readRasterInfo(input: Buffer | string, page = 0): Promise<RasterInfo> {
   let meta: Metadata;
   try {
-    meta = await open(input).metadata();
+    meta = await open(input, page, false).metadata();
   } catch (error) {
     throw new RasterError(`not a readable image: ${(error as Error).message}`);
   }
@@ -69,7 +73,7 @@ export async function readRasterInfo(input: Buffer | string): Promise<RasterInfo
  * 16-bit values, 8-bit images keep 0..255 (the caller widens them). Colour images are reduced to luminance.
  */
 export async function decodeGrey(input: Buffer | string, page = 0): Promise<GreyPlane & { bitDepth: 8 | 16 }> {
-  const info = await readRasterInfo(input);
+  const info = await readRasterInfo(input, page);
   try {
     if (info.bitDepth === 16) {
       const { data, info: out } = await open(input, page)

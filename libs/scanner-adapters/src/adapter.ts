@@ -118,14 +118,31 @@ export type ConversionErrorCode =
   /** Files that do not make one scan (a sidecar without its image, planes of different sizes, ...). */
   | 'incomplete_scan';
 
+/** Longest ConversionError message; longer ones (a codec's or parser's text quoted at length) are cut. */
+export const MAX_CONVERSION_MESSAGE = 1000;
+
 export class ConversionError extends Error {
   constructor(
     readonly code: ConversionErrorCode,
     message: string,
   ) {
-    super(message);
+    super(oneLine(message));
     this.name = 'ConversionError';
   }
+}
+
+/**
+ * A message as one line for people (it is shown to the station): decoders quoted inside it (libvips, dicom-parser)
+ * write several lines, often the same one repeated; the distinct lines are joined with '; ' and the whole is cut to
+ * MAX_CONVERSION_MESSAGE.
+ */
+function oneLine(message: string): string {
+  const line = message
+    .split(/\s*[\r\n]+\s*/)
+    .filter((part, i, parts) => part !== '' && parts.indexOf(part) === i)
+    .join('; ')
+    .trim();
+  return line.length > MAX_CONVERSION_MESSAGE ? `${line.slice(0, MAX_CONVERSION_MESSAGE - 1)}…` : line;
 }
 
 /** Throws `too_many_pixels` before any decoding when a declared plane size exceeds the limit. */

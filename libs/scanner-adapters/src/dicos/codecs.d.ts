@@ -42,10 +42,18 @@ declare module '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs' {
   export default factory;
 }
 
+/** The parts of a jpeg-lossless-decoder-js Decoder that pixel-codecs.ts guards (not in the library's typings). */
+interface LosslessDecoderInternals {
+  frame: { read(stream: unknown): number; dimX: number; dimY: number; precision: number };
+  scan: { read(stream: unknown): number; numComp: number };
+}
+
 declare module 'jpeg-lossless-decoder-js' {
   /** Lossless JPEG (process 14) decoder; `decompress` returns 1 byte per sample up to 8 bits, else 2. */
-  export class Decoder {
+  export class Decoder implements LosslessDecoderInternals {
     constructor();
+    frame: LosslessDecoderInternals['frame'];
+    scan: LosslessDecoderInternals['scan'];
     decompress(buffer: ArrayBuffer, offset: number, length: number): ArrayBuffer;
     xDim: number;
     yDim: number;
@@ -53,4 +61,32 @@ declare module 'jpeg-lossless-decoder-js' {
     numBytes: number;
     precision: number | undefined;
   }
+}
+
+/** What the cornerstone wasm encoders take: the frame to encode (tests build compressed fixtures with them). */
+interface CornerstoneEncodeInfo {
+  width: number;
+  height: number;
+  bitsPerSample: number;
+  componentCount: number;
+  isSigned: boolean;
+  isUsingColorTransform?: boolean;
+}
+
+/** An encoder of the cornerstone wasm codecs: fill getDecodedBuffer(info), encode(), read getEncodedBuffer(). */
+interface CornerstoneEncoder {
+  getDecodedBuffer(info: CornerstoneEncodeInfo): Uint8Array;
+  encode(): void;
+  getEncodedBuffer(): Uint8Array;
+  delete(): void;
+}
+
+declare module '@cornerstonejs/codec-openjpeg/wasmjs' {
+  const factory: (options?: EmscriptenModuleOptions) => Promise<{ J2KEncoder: new () => CornerstoneEncoder }>;
+  export default factory;
+}
+
+declare module '@cornerstonejs/codec-charls/wasmjs' {
+  const factory: (options?: EmscriptenModuleOptions) => Promise<{ JpegLSEncoder: new () => CornerstoneEncoder }>;
+  export default factory;
 }

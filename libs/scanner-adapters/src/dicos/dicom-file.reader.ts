@@ -1,6 +1,7 @@
 import dicomParser from 'dicom-parser';
 import type { DataSet, Element, ParseDicomOptions } from 'dicom-parser';
-import { ConversionError } from '../adapter.js';
+import { ConversionError, type ConversionLimits } from '../adapter.js';
+import { codestreamSize, jpegScanCount, MAX_JPEG_SCANS, type CodestreamKind } from '../codestream-header.js';
 import {
   CodecError,
   decodeJpeg2000,
@@ -9,6 +10,7 @@ import {
   decodeJpegLs,
   describeThrown,
   inflateDataSet,
+  InflateLimitError,
   type DecodedFrame,
 } from './pixel-codecs.js';
 import { decodeJpegDct, JpegDctError } from './jpeg-dct.decoder.js';
@@ -99,9 +101,15 @@ const str = (ds: DataSet, tag: string): string | undefined => {
   const value = ds.string(tag);
   return value === undefined || value === '' ? undefined : value;
 };
+/**
+ * Value `index` of a DS/IS attribute. Split here rather than with dicom-parser's floatString, which throws a TypeError
+ * when the attribute has fewer values than asked for (a Pixel Spacing with one value).
+ */
 const num = (ds: DataSet, tag: string, index = 0): number | undefined => {
-  const value = ds.floatString(tag, index);
-  return value === undefined || Number.isNaN(value) ? undefined : value;
+  const part = ds.string(tag)?.split('\\')[index];
+  if (part === undefined) return undefined;
+  const value = parseFloat(part);
+  return Number.isNaN(value) ? undefined : value;
 };
 
 function niixPrivate(ds: DataSet): DicomImage['niix'] {
@@ -116,18 +124,53 @@ function niixPrivate(ds: DataSet): DicomImage['niix'] {
   return {};
 }
 
-export function readDicomFile(fileName: string, bytes: Uint8Array): DicomImage {
-  return describeDataSet(fileName, parseDataSet(fileName, bytes));
+/** Most frames read from one file (each frame becomes a view of its own). */
+export const MAX_FRAMES_PER_FILE = 64;
+/** The frames of one file together hold at most this many planes' worth of pixels (the per-plane limit). */
+export const PLANES_PER_FILE = 4;
+/** Attributes besides the pixels allowed in an inflated (deflated transfer syntax) data set. */
+const INFLATED_ATTRIBUTE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Largest size a deflated data set may inflate to under these limits: the pixels of PLANES_PER_FILE planes at up to
+ * 4 bytes a sample, plus room for the other attributes. A small deflate stream can expand a thousandfold; without
+ * this bound it would be followed to gigabytes before a single attribute is read.
+ */
+export function maxInflatedBytes(limits: ConversionLimits): number {
+  return INFLATED_ATTRIBUTE_BYTES + PLANES_PER_FILE * 4 * limits.maxPixelsPerPlane;
+}
+
+/**
+ * Parses a whole Part 10 file. With `limits`, a deflated data set is inflated only up to maxInflatedBytes; a larger
+ * one is refused as too_many_pixels.
+ */
+export function readDicomFile(fileName: string, bytes: Uint8Array, limits?: ConversionLimits): DicomImage {
+  const maxBytes = limits ? maxInflatedBytes(limits) : undefined;
+  let ds: DataSet;
+  try {
+    ds = parseDataSet(fileName, bytes, { inflater: (byteArray, position) => inflateDataSet(byteArray, position, maxBytes) });
+  } catch (error) {
+    if (error instanceof InflateLimitError && limits) {
+      throw new ConversionError(
+        'too_many_pixels',
+        `${fileName}: its deflated data set inflates to more than ${error.maxBytes} bytes, more than a file of ${PLANES_PER_FILE} planes of at most ${limits.maxPixelsPerPlane} pixels holds`,
+      );
+    }
+    throw error;
+  }
+  return describeDataSet(fileName, ds);
 }
 
 /**
  * Parses a Part 10 file (or its first bytes, with `untilTag`). Deflated data sets are inflated unless `inflater`
- * says otherwise. Parse failures become ConversionError (malformed_input).
+ * says otherwise. Parse failures become ConversionError (malformed_input); an InflateLimitError from the inflater is
+ * passed on.
  */
 export function parseDataSet(fileName: string, bytes: Uint8Array, options: ParseDicomOptions = {}): DataSet {
   try {
-    return dicomParser.parseDicom(bytes, { inflater: inflateDataSet, ...options });
+    return dicomParser.parseDicom(bytes, { inflater: (byteArray, position) => inflateDataSet(byteArray, position), ...options });
   } catch (thrown) {
+    if (thrown instanceof InflateLimitError || thrown instanceof ConversionError) throw thrown;
     throw parseError(fileName, thrown);
   }
 }
@@ -346,6 +389,7 @@ async function decodeCompressedFrame(
   const { fileName, transferSyntax: ts, rows, columns, samplesPerPixel } = image;
   const pixels = rows * columns;
   const where = image.frameCount > 1 ? ` (frame ${index + 1})` : '';
+  assertCodestreamSize(image, bytes, where);
   let frame: DecodedFrame;
   try {
     switch (ts) {
@@ -380,7 +424,7 @@ async function decodeCompressedFrame(
       }
       case TRANSFER_SYNTAX.jpegLossless:
       case TRANSFER_SYNTAX.jpegLosslessSv1:
-        frame = await decodeJpegLossless(bytes);
+        frame = await decodeJpegLossless(bytes, { maxPixels: pixels, maxComponents: samplesPerPixel });
         break;
       case TRANSFER_SYNTAX.jpegLs:
       case TRANSFER_SYNTAX.jpegLsNear:
@@ -409,6 +453,48 @@ async function decodeCompressedFrame(
   const unsigned = frame.samples instanceof Int16Array ? new Uint16Array(frame.samples.buffer, frame.samples.byteOffset, frame.samples.length) : frame.samples;
   // Codecs that undo the colour transform (JPEG, JPEG-LS, JPEG 2000) give RGB whatever the header says.
   return finishInteger(image, unsigned, samplesPerPixel, bits, bits - 1, true, warnings);
+}
+
+/** The codestream header each compressed transfer syntax carries (RLE has none: it decodes into the declared size). */
+const CODESTREAM_KIND: Record<string, CodestreamKind> = {
+  [TRANSFER_SYNTAX.jpegBaseline]: 'jpeg',
+  [TRANSFER_SYNTAX.jpegExtended]: 'jpeg',
+  [TRANSFER_SYNTAX.jpegLossless]: 'jpeg',
+  [TRANSFER_SYNTAX.jpegLosslessSv1]: 'jpeg',
+  [TRANSFER_SYNTAX.jpegLs]: 'jpeg',
+  [TRANSFER_SYNTAX.jpegLsNear]: 'jpeg',
+  [TRANSFER_SYNTAX.jpeg2000Lossless]: 'j2k',
+  [TRANSFER_SYNTAX.jpeg2000]: 'j2k',
+};
+
+/**
+ * Before a codec sees a frame: its own header must declare the size the data set declares (the size already checked
+ * against the limits). The codecs allocate what the codestream header says, so a frame claiming more is refused here.
+ */
+function assertCodestreamSize(image: DicomImage, bytes: Uint8Array, where: string): void {
+  const kind = CODESTREAM_KIND[image.transferSyntax];
+  if (!kind) return;
+  const { fileName, transferSyntax: ts, rows, columns, samplesPerPixel } = image;
+  const size = codestreamSize(kind, bytes);
+  if (!size) {
+    throw new ConversionError(
+      'malformed_input',
+      `${fileName}${where}: the ${transferSyntaxName(ts)} codestream has no readable ${kind === 'jpeg' ? 'frame header (SOF)' : 'image size marker (SIZ)'}`,
+    );
+  }
+  if (size.width !== columns || size.height !== rows || size.components !== samplesPerPixel) {
+    throw new ConversionError(
+      'malformed_input',
+      `${fileName}${where}: the ${transferSyntaxName(ts)} codestream declares ${size.width} x ${size.height} x ${size.components} where the header declares ${columns} x ${rows} x ${samplesPerPixel}`,
+    );
+  }
+  const scans = kind === 'jpeg' ? jpegScanCount(bytes) : 0;
+  if (scans > MAX_JPEG_SCANS) {
+    throw new ConversionError(
+      'unsupported_variant',
+      `${fileName}${where}: the ${transferSyntaxName(ts)} codestream has ${scans} scans; niix decodes at most ${MAX_JPEG_SCANS} (each is a pass over the whole image)`,
+    );
+  }
 }
 
 /** Native (uncompressed) frames, little or big endian. */

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dicomParser from 'dicom-parser';
 import { ConversionError, type InputFile } from '../adapter.js';
+import { dicomFile } from '../hostile-files.testing.js';
 import { DicosAdapter } from './dicos.adapter.js';
+import { TRANSFER_SYNTAX } from './dicom-uids.js';
+import { element } from './dicom-writer.js';
 import { writeDicos } from './dicos.writer.js';
 import { SAMPLE_DICOS_SCAN, ramp } from './sample-scan.testing.js';
 
@@ -77,6 +80,27 @@ describe(DicosAdapter.name, () => {
     const error = await adapter.convert({ files, limits: { maxPixelsPerPlane: 100 } }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConversionError);
     expect((error as ConversionError).code).toBe('too_many_pixels');
+  });
+
+  it('passes over a Pixel Spacing with a single value to Imager Pixel Spacing (found by fuzzing: it threw a TypeError)', async () => {
+    const data = dicomFile({
+      transferSyntax: TRANSFER_SYNTAX.explicitLittle,
+      rows: 2,
+      columns: 3,
+      pixels: { native: Buffer.alloc(12) },
+      elements: [element(0x00280030, 'DS', '0.5'), element(0x00181164, 'DS', '0.25\\0.75')],
+    });
+    const result = await adapter.convert({ files: save([{ name: 'one-spacing.dcm', data }], 'spacing'), limits });
+    expect(result.views[0].pixelSpacingMm).toEqual({ x: 0.75, y: 0.25 });
+  });
+
+  it('refuses more frames than a file may hold before placing any of them', async () => {
+    const data = dicomFile({ transferSyntax: TRANSFER_SYNTAX.explicitLittle, rows: 1, columns: 1, frames: 65, pixels: { native: Buffer.alloc(130) } });
+    await expect(adapter.convert({ files: save([{ name: 'frames.dcm', data }], 'frames'), limits })).rejects.toMatchObject({
+      code: 'unsupported_variant',
+      message: 'frames.dcm declares 65 frames; niix reads at most 64 frames per file (each frame becomes a view)',
+    });
+    expect(() => adapter.check([{ name: 'frames.dcm', size: data.length, head: data }], limits)).toThrow(/65 frames/);
   });
 
   it('rejects files of different studies', async () => {

@@ -11,7 +11,14 @@ import {
   type SniffResult,
   type UploadedFileHead,
 } from '../adapter.js';
-import { lossyWarning, readDicomFile, readStoredFrames, type DicomImage } from './dicom-file.reader.js';
+import {
+  lossyWarning,
+  MAX_FRAMES_PER_FILE,
+  PLANES_PER_FILE,
+  readDicomFile,
+  readStoredFrames,
+  type DicomImage,
+} from './dicom-file.reader.js';
 import { hasDicmPrefix, nativePixelDataExtent, readDicomHead } from './dicom-head.reader.js';
 import { DICOS_SOP_CLASS, DICOS_SOP_CLASS_PREFIX } from './dicom-uids.js';
 import { estimateAirValue, mapToPlanes } from './plane-mapping.js';
@@ -88,7 +95,7 @@ export class DicosAdapter implements ScannerAdapter {
     const images: DicomImage[] = [];
     for (const file of input.files) {
       const buffer = await readFile(file.path);
-      const image = readDicomFile(file.name, new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength));
+      const image = readDicomFile(file.name, new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), input.limits);
       assertReadableHeader(image, input.limits);
       images.push(image);
     }
@@ -176,6 +183,28 @@ export class DicosAdapter implements ScannerAdapter {
 function assertReadableHeader(image: DicomImage, limits: ConversionLimits): void {
   assertImageClass(image);
   assertPlaneSize(image.columns, image.rows, limits);
+  assertFrameCount(image, limits);
+}
+
+/**
+ * Each frame becomes a view: at most MAX_FRAMES_PER_FILE of them, holding together at most PLANES_PER_FILE planes'
+ * worth of pixels. Checked before anything is placed or decoded (a count of 10^9 frames must not be iterated).
+ */
+function assertFrameCount(image: DicomImage, limits: ConversionLimits): void {
+  const { frameCount, fileName, rows, columns } = image;
+  if (!(frameCount <= MAX_FRAMES_PER_FILE)) {
+    throw new ConversionError(
+      'unsupported_variant',
+      `${fileName} declares ${frameCount} frames; niix reads at most ${MAX_FRAMES_PER_FILE} frames per file (each frame becomes a view)`,
+    );
+  }
+  const pixels = frameCount * rows * columns;
+  if (pixels > PLANES_PER_FILE * limits.maxPixelsPerPlane) {
+    throw new ConversionError(
+      'too_many_pixels',
+      `${fileName} holds ${frameCount} frames of ${columns} x ${rows} pixels, more than the ${PLANES_PER_FILE} planes of at most ${limits.maxPixelsPerPlane} pixels a file may hold`,
+    );
+  }
 }
 
 function assertImageClass(image: DicomImage): void {

@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { inflateRawSync } from 'node:zlib';
 
 /**
@@ -28,7 +29,12 @@ export class CodecError extends Error {
 
 type WasmCodec = 'openjpeg' | 'charls' | 'libjpeg-turbo';
 
-const quiet = { print: () => undefined, printErr: () => undefined };
+/**
+ * Emscripten options, without console output. A fresh object for every instantiation: Emscripten makes the object it
+ * is given the module itself, so a shared one would carry one instance's bindings into the next, and a codec reloaded
+ * after a wasm abort would fail to register them again.
+ */
+const quiet = (): EmscriptenModuleOptions => ({ print: () => undefined, printErr: () => undefined });
 const instances = new Map<WasmCodec, Promise<new () => CornerstoneDecoder>>();
 
 function loadCodec(codec: WasmCodec): Promise<new () => CornerstoneDecoder> {
@@ -37,11 +43,11 @@ function loadCodec(codec: WasmCodec): Promise<new () => CornerstoneDecoder> {
     pending = (async () => {
       switch (codec) {
         case 'openjpeg':
-          return (await (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(quiet)).J2KDecoder;
+          return (await (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(quiet())).J2KDecoder;
         case 'charls':
-          return (await (await import('@cornerstonejs/codec-charls/decodewasmjs')).default(quiet)).JpegLSDecoder;
+          return (await (await import('@cornerstonejs/codec-charls/decodewasmjs')).default(quiet())).JpegLSDecoder;
         case 'libjpeg-turbo':
-          return (await (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default(quiet))
+          return (await (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default(quiet()))
             .JPEGDecoder;
       }
     })();
@@ -49,6 +55,11 @@ function loadCodec(codec: WasmCodec): Promise<new () => CornerstoneDecoder> {
     pending.catch(() => instances.delete(codec));
   }
   return pending;
+}
+
+/** Forgets the loaded wasm codecs, as a wasm abort does for its codec: the next frame loads fresh instances (for tests). */
+export function dropCodecInstances(): void {
+  instances.clear();
 }
 
 /** A readable sentence from whatever a codec threw: Error, string, wasm exception pointer (number), ... */
@@ -107,11 +118,26 @@ export const decodeJpegLs = (bytes: Uint8Array): Promise<DecodedFrame> => decode
 /** JPEG baseline (8-bit DCT) only; libjpeg-turbo converts YCbCr to RGB. */
 export const decodeJpegBaseline = (bytes: Uint8Array): Promise<DecodedFrame> => decodeWasm('libjpeg-turbo', bytes);
 
-/** Lossless JPEG (processes 14 and 14 SV1) with jpeg-lossless-decoder-js (pure JS). */
-export async function decodeJpegLossless(bytes: Uint8Array): Promise<DecodedFrame> {
+/** What a frame may declare before its pixels are allocated. */
+export interface FrameBudget {
+  /** Largest width x height. */
+  maxPixels: number;
+  /** Most components (samples per pixel). */
+  maxComponents: number;
+}
+
+/**
+ * Lossless JPEG (processes 14 and 14 SV1) with jpeg-lossless-decoder-js (pure JS). The decoder allocates its output
+ * from the frame and scan headers it parses itself (width x height x bytes per sample x components of the scan), and
+ * its marker walk differs from a by-length one (unknown markers are stepped over two bytes at a time), so the budget
+ * is checked on the headers exactly as it reads them: its header readers are wrapped to refuse a frame over `budget`,
+ * a precision over 16 bits or a scan of more components, before anything is allocated.
+ */
+export async function decodeJpegLossless(bytes: Uint8Array, budget: FrameBudget): Promise<DecodedFrame> {
   const { Decoder } = await import('jpeg-lossless-decoder-js');
   try {
     const decoder = new Decoder();
+    guardHeaders(decoder, budget);
     const own = bytes.slice();
     const out = decoder.decompress(own.buffer, 0, own.length);
     const precision = decoder.precision ?? 8;
@@ -125,13 +151,57 @@ export async function decodeJpegLossless(bytes: Uint8Array): Promise<DecodedFram
       samples,
     };
   } catch (thrown) {
+    if (thrown instanceof CodecError) throw thrown;
     throw new CodecError(describeThrown(thrown));
   }
 }
 
-/** Inflater for the Deflated Explicit VR Little Endian transfer syntax, in dicom-parser's callback shape. */
-export function inflateDataSet(byteArray: Uint8Array, position: number): Uint8Array {
-  const inflated = inflateRawSync(byteArray.subarray(position));
+/** Wraps the decoder's frame and scan header readers with the budget (fails closed if the decoder's shape changed). */
+function guardHeaders(decoder: LosslessDecoderInternals, budget: FrameBudget): void {
+  const { frame, scan } = decoder;
+  if (typeof frame?.read !== 'function' || typeof scan?.read !== 'function') {
+    throw new CodecError('jpeg-lossless-decoder-js has no frame or scan header reader to guard (library changed?)');
+  }
+  const readFrame = frame.read.bind(frame);
+  frame.read = (stream: unknown): number => {
+    const result = readFrame(stream);
+    if (!(frame.precision >= 2 && frame.precision <= 16)) throw new CodecError(`the frame header declares ${frame.precision}-bit samples`);
+    if (!(frame.dimX * frame.dimY <= budget.maxPixels)) {
+      throw new CodecError(`the frame header declares ${frame.dimX} x ${frame.dimY} pixels, more than the ${budget.maxPixels} expected`);
+    }
+    return result;
+  };
+  const readScan = scan.read.bind(scan);
+  scan.read = (stream: unknown): number => {
+    const result = readScan(stream);
+    if (!(scan.numComp >= 1 && scan.numComp <= budget.maxComponents)) {
+      throw new CodecError(`the scan header declares ${scan.numComp} components, more than the ${budget.maxComponents} expected`);
+    }
+    return result;
+  };
+}
+
+/** Thrown when a deflated data set inflates to more bytes than allowed (a decompression bomb). */
+export class InflateLimitError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`the deflated data set inflates to more than ${maxBytes} bytes`);
+    this.name = 'InflateLimitError';
+  }
+}
+
+/**
+ * Inflater for the Deflated Explicit VR Little Endian transfer syntax, in dicom-parser's callback shape. Inflation
+ * stops at `maxBytes` of output (InflateLimitError) instead of following a small stream to gigabytes.
+ */
+export function inflateDataSet(byteArray: Uint8Array, position: number, maxBytes = Number.MAX_SAFE_INTEGER): Uint8Array {
+  const room = Math.max(1, maxBytes - position);
+  let inflated: Buffer;
+  try {
+    inflated = inflateRawSync(byteArray.subarray(position), { maxOutputLength: Math.min(room, bufferConstants.MAX_LENGTH) });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new InflateLimitError(maxBytes);
+    throw error;
+  }
   const full = new Uint8Array(position + inflated.length);
   full.set(byteArray.subarray(0, position), 0);
   full.set(inflated, position);

@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { decodeGrey, RasterError, readRasterInfo, type RasterInfo } from '../../../imaging/src/raster.js';
 import {
   assertPlaneSize,
@@ -11,6 +12,7 @@ import {
   type SniffResult,
   type UploadedFileHead,
 } from '../adapter.js';
+import { JpegScanCounter, MAX_JPEG_SCANS } from '../codestream-header.js';
 import { checkImageHead, JPEG_MAGIC, PNG_MAGIC, startsWith } from './image-head.js';
 
 /** Fraction of pixels at or below the air value estimate (images carry no air calibration). */
@@ -46,6 +48,7 @@ export class ImageAdapter implements ScannerAdapter {
     for (const file of input.files) {
       const info = await this.readInfo(file);
       assertPlaneSize(info.width, info.height, input.limits);
+      if (info.format === 'jpeg') await assertJpegScans(file);
       infos.push(info);
     }
     const warnings: string[] = [];
@@ -63,7 +66,7 @@ export class ImageAdapter implements ScannerAdapter {
         plane = await decodeGrey(file.path);
       } catch (error) {
         if (error instanceof RasterError) {
-          throw new ConversionError('malformed_input', `${file.name} cannot be decoded: ${error.message}`);
+          throw new ConversionError('malformed_input', `${file.name}: ${error.message}`);
         }
         throw error;
       }
@@ -86,13 +89,32 @@ export class ImageAdapter implements ScannerAdapter {
     try {
       info = await readRasterInfo(file.path);
     } catch (error) {
-      if (error instanceof RasterError) throw new ConversionError('malformed_input', `${file.name} is not a readable image: ${error.message}`);
+      if (error instanceof RasterError) throw new ConversionError('malformed_input', `${file.name}: ${error.message}`);
       throw error;
     }
     if (info.format !== 'png' && info.format !== 'jpeg') {
       throw new ConversionError('unsupported_variant', `${file.name} is a ${info.format} image; this adapter reads PNG and JPEG`);
     }
     return info;
+  }
+}
+
+/**
+ * A progressive JPEG is decoded in one pass over the image per scan: refuses one with more than MAX_JPEG_SCANS. The
+ * file is read in chunks (it can be as large as an upload), up to the end or the scan that is one too many.
+ */
+async function assertJpegScans(file: InputFile): Promise<void> {
+  const counter = new JpegScanCounter();
+  for await (const chunk of createReadStream(file.path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    counter.push(chunk);
+    if (counter.scans > MAX_JPEG_SCANS) break;
+  }
+  const scans = counter.scans;
+  if (scans > MAX_JPEG_SCANS) {
+    throw new ConversionError(
+      'unsupported_variant',
+      `${file.name} is a JPEG of more than ${MAX_JPEG_SCANS} scans; niix decodes at most ${MAX_JPEG_SCANS} (each is a pass over the whole image)`,
+    );
   }
 }
 

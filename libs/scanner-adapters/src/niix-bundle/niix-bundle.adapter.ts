@@ -50,7 +50,16 @@ export class NiixBundleAdapter implements ScannerAdapter {
     try {
       const bundle = await readBundle(file.path);
       assertViewSizes(bundle.manifest, input.limits);
-      const { manifest, views } = await readPackage(bundle.manifest, bundle.readPart);
+      const viewOfPlane = new Map(bundle.manifest.views.flatMap((view) => view.planes.map((plane) => [plane.path, view] as const)));
+      // Each plane PNG's own header must declare its view's size before the PNG is decoded: the decoder allocates
+      // what IHDR says, whatever the manifest says.
+      const readPart = async (path: string): Promise<Buffer> => {
+        const bytes = await bundle.readPart(path);
+        const view = viewOfPlane.get(path);
+        if (view) assertPngSize(file.name, bytes, path, view, input.limits);
+        return bytes;
+      };
+      const { manifest, views } = await readPackage(bundle.manifest, readPart);
       return {
         scanner: manifest.scanner,
         acquiredAt: manifest.acquiredAt,
@@ -83,4 +92,31 @@ function assertOneFile(count: number): void {
 
 function assertViewSizes(manifest: Manifest, limits: ConversionLimits): void {
   for (const view of manifest.views) assertPlaneSize(view.width, view.height, limits);
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * The size in a plane PNG's IHDR against the limits and its view's size in the manifest. A part that is not a PNG
+ * with IHDR first is left to the decoder, which refuses it without allocating.
+ */
+function assertPngSize(
+  fileName: string,
+  bytes: Buffer,
+  path: string,
+  view: { width: number; height: number },
+  limits: ConversionLimits,
+): void {
+  if (bytes.length < 24 || !bytes.subarray(0, 8).equals(PNG_SIGNATURE) || bytes.toString('latin1', 12, 16) !== 'IHDR') return;
+  const width = bytes.readUInt32BE(16);
+  const height = bytes.readUInt32BE(20);
+  if (width * height > limits.maxPixelsPerPlane) {
+    throw new ConversionError(
+      'too_many_pixels',
+      `${fileName}: part ${path} declares a plane of ${width} x ${height} pixels, more than the limit of ${limits.maxPixelsPerPlane} pixels per plane`,
+    );
+  }
+  if (width !== view.width || height !== view.height) {
+    throw new PackageIntegrityError(`part ${path} is ${width} x ${height} pixels, the manifest says ${view.width} x ${view.height}`, path);
+  }
 }

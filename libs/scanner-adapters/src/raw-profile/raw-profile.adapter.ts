@@ -47,6 +47,7 @@ export class RawProfileAdapter implements ScannerAdapter {
   readonly version: string;
   readonly description: string;
   private readonly magic: Buffer;
+  private lut: { lut: Uint16Array; lutClamped: Uint8Array } | undefined;
 
   /** `profile` must be validated (rawProfileSchema.parse or loadProfiles). */
   constructor(readonly profile: RawProfile) {
@@ -252,14 +253,7 @@ export class RawProfileAdapter implements ScannerAdapter {
     // Integer samples: read all of them at once in host order, then map each through a lookup table of every
     // possible stored value (range check, attenuation inversion and widening in one step).
     const samples = this.integerSamples(pixels);
-    const lut = new Uint16Array(65536);
-    const lutClamped = new Uint8Array(65536);
-    const top = p.sample === 'uint8' ? 255 : 65535;
-    for (let v = 0; v <= top; v++) {
-      const r = toPlaneValue(p, v);
-      lut[v] = r.value;
-      lutClamped[v] = r.clamped ? 1 : 0;
-    }
+    const { lut, lutClamped } = this.lookupTable();
     const planar = p.interleave === 'planar';
     const stride = planar ? 1 : p.planes.length;
     const planes = p.planes.map((_, plane) => {
@@ -273,6 +267,22 @@ export class RawProfileAdapter implements ScannerAdapter {
       return out;
     });
     return { planes, clamped };
+  }
+
+  /** Plane value and out-of-range flag of every possible stored integer value; built once per adapter. */
+  private lookupTable(): { lut: Uint16Array; lutClamped: Uint8Array } {
+    if (!this.lut) {
+      const lut = new Uint16Array(65536);
+      const lutClamped = new Uint8Array(65536);
+      const top = this.profile.sample === 'uint8' ? 255 : 65535;
+      for (let v = 0; v <= top; v++) {
+        const r = toPlaneValue(this.profile, v);
+        lut[v] = r.value;
+        lutClamped[v] = r.clamped ? 1 : 0;
+      }
+      this.lut = { lut, lutClamped };
+    }
+    return this.lut;
   }
 
   /** Every stored integer sample as a number array in host byte order (one copy, native byte swap). */

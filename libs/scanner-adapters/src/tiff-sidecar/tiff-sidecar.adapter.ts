@@ -88,6 +88,16 @@ export class TiffSidecarAdapter implements ScannerAdapter {
         if (page.index >= info.pages) {
           throw new ConversionError('incomplete_scan', `the sidecar names page ${page.index} of ${file.name}, which has ${info.pages} page(s)`);
         }
+        // Every page has its own directory and size: a small first page says nothing about the others.
+        if (page.index > 0) {
+          const other = await checkedPageInfo(file, page.index, input.limits);
+          if (other.bitDepth !== info.bitDepth) {
+            throw new ConversionError(
+              'unsupported_variant',
+              `page ${page.index} of ${file.name} is ${other.bitDepth}-bit where page 0 is ${info.bitDepth}-bit; the pages of one TIFF must share their depth`,
+            );
+          }
+        }
       }
       infos.set(entry.name, info);
     }
@@ -158,6 +168,24 @@ async function rasterInfo(file: InputFile): Promise<RasterInfo> {
     if (error instanceof RasterError) throw new ConversionError('malformed_input', `${file.name} cannot be read as a TIFF: ${error.message}`);
     throw error;
   }
+}
+
+/** The header of one further page of a multi-page TIFF: greyscale, within the limits (checked before decoding). */
+async function checkedPageInfo(file: InputFile, page: number, limits: ConversionLimits): Promise<RasterInfo> {
+  let info: RasterInfo;
+  try {
+    info = await readRasterInfo(file.path, page);
+  } catch (error) {
+    if (error instanceof RasterError) {
+      throw new ConversionError('malformed_input', `page ${page} of ${file.name} cannot be read as a TIFF: ${error.message}`);
+    }
+    throw error;
+  }
+  if (info.channels !== 1) {
+    throw new ConversionError('unsupported_variant', `page ${page} of ${file.name} has ${info.channels} channels; only greyscale TIFF planes are read`);
+  }
+  assertPlaneSize(info.width, info.height, limits);
+  return info;
 }
 
 async function decodePage(file: InputFile, page: number): Promise<{ width: number; height: number; data: Uint16Array }> {
