@@ -1,7 +1,7 @@
 import type { Manifest } from '../../libs/exchange-format/src/manifest.js';
 import { Prng } from '../../libs/imaging/src/synthetic/prng.js';
 import { traineeView } from './training-sessions.service.js';
-import { archivedTruth, projectionsNeeded, shuffled } from './training-sets.service.js';
+import { type ArchivedScanUse, archivedTruth, imagesToCompare, projectionsNeeded, shuffled, twoImagesError } from './training-sets.service.js';
 import type { ArchivedScanRow } from './training.repository.js';
 
 const region = { view: 'top', x: 10, y: 20, width: 30, height: 40, category: 'narcotics' as const, note: '' };
@@ -91,6 +91,63 @@ describe('training set rules', () => {
       expect(text).not.toContain('ABC123');
       expect(text).not.toContain('lane-1/7');
       expect(text).toContain('tiles');
+    });
+  });
+
+  describe(imagesToCompare.name, () => {
+    const use = (setName: string, role: ArchivedScanUse['role'], overrides: Partial<ArchivedScanUse> = {}): ArchivedScanUse => ({
+      traineeId: 'trainee-1',
+      trainee: 'tiit',
+      setId: `set-${setName}`,
+      setName,
+      caseId: `case-${setName}-${role}`,
+      archivedScanId: 'scan-1',
+      role,
+      threat: role === 'background',
+      ...overrides,
+    });
+
+    it('lets a trainee meet an archived scan as itself in any number of sets: the same image every time', () => {
+      expect(imagesToCompare([use('Monday', 'itself'), use('Tuesday', 'itself'), use('Friday', 'itself', { threat: true })])).toBeUndefined();
+    });
+
+    it('refuses a clean case and the background of a projection of one scan for one trainee, in either order', () => {
+      const [clean, background] = [use('Monday', 'itself'), use('Tuesday', 'background')];
+      expect(imagesToCompare([clean, background])).toEqual([clean, background]);
+      expect(imagesToCompare([background, clean])).toEqual([background, clean]);
+    });
+
+    it('refuses two projections into one background for one trainee: they differ at both threats', () => {
+      const [first, second] = [use('Monday', 'background'), use('Wednesday', 'background')];
+      expect(imagesToCompare([first, second])).toEqual([first, second]);
+    });
+
+    it('takes the same case met again (a trainee assigned to the set already) as one image', () => {
+      const projected = use('Monday', 'background');
+      expect(imagesToCompare([projected, { ...projected }])).toBeUndefined();
+    });
+
+    it('keeps trainees and scans apart: another trainee, or another scan, may have the other image', () => {
+      expect(imagesToCompare([use('Monday', 'itself'), use('Tuesday', 'background', { traineeId: 'trainee-2', trainee: 'tauno' })])).toBeUndefined();
+      expect(imagesToCompare([use('Monday', 'itself'), use('Tuesday', 'background', { archivedScanId: 'scan-2' })])).toBeUndefined();
+    });
+  });
+
+  describe(twoImagesError.name, () => {
+    it('is a 409 naming the trainee, the scan, both roles and both sets', () => {
+      const error = twoImagesError([
+        { traineeId: 't', trainee: 'tiit', setId: 's1', setName: 'Monday', caseId: 'c1', archivedScanId: 'scan-1', role: 'itself', threat: false },
+        { traineeId: 't', trainee: 'tiit', setId: 's2', setName: 'Tuesday', caseId: 'c2', archivedScanId: 'scan-1', role: 'background', threat: true },
+      ]);
+      expect(error.getStatus()).toBe(409);
+      expect(error.getResponse()).toEqual({
+        error: {
+          code: 'archived_scan_in_two_roles',
+          message:
+            'tiit would see archived scan scan-1 as a clean case in set “Monday” and as the background of a projected threat in set “Tuesday”: the two images differ only where a threat was projected, so comparing them would show it. Leave the scan out, or give the set to other trainees.',
+          details: { traineeId: 't', archivedScanId: 'scan-1', setIds: ['s1', 's2'] },
+        },
+      });
     });
   });
 });

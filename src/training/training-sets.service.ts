@@ -13,7 +13,14 @@ import { ScanRepository } from '../scans/scan.repository.js';
 import { OBJECT_STORAGE, type ObjectStorage } from '../storage/object-storage.js';
 import { ProjectionService } from './projection.service.js';
 import type { ArchiveCase, ArchiveQuery, CreateSetBody, SessionSummary, SetDetail, SetSummary } from './training.contract.js';
-import { type ArchivedScanRow, type TrainingCaseRow, TrainingRepository, type TrainingSetRow } from './training.repository.js';
+import {
+  type ArchivedScanRow,
+  type ArchivedScanUseRow,
+  type AssignmentGuard,
+  type TrainingCaseRow,
+  TrainingRepository,
+  type TrainingSetRow,
+} from './training.repository.js';
 import { isUuid } from '../common/ids.js';
 
 /** Roles whose holders could read the truth of a set's cases, so they cannot answer it as trainees. */
@@ -45,6 +52,69 @@ export function archivedTruth(row: ArchivedScanRow): { threat: boolean; categori
   const regions = found && row.verdict.decision === 'inspect' ? (row.verdict.regions as Region[]) : [];
   const categories = found ? (row.outcome!.categories.length ? row.outcome!.categories : [...new Set(regions.map((region) => region.category))]) : [];
   return { threat: found, categories: (found && categories.length === 0 ? ['other'] : categories) as ThreatCategory[], regions };
+}
+
+/** An archived scan as one trainee meets it in one case: shown as itself, or as the background of a projection. */
+export type ArchivedScanUse = Pick<ArchivedScanUseRow, 'traineeId' | 'trainee' | 'setId' | 'setName' | 'caseId' | 'archivedScanId' | 'role' | 'threat'>;
+
+/**
+ * One image of an archived scan per trainee. Two cases made from one archived scan differ exactly where a threat
+ * was projected into it, so a trainee who could see both would find the threat by comparing them. A trainee may
+ * meet an archived scan as itself in any number of sets (the same image every time), or as the background of one
+ * projected threat, and then nowhere else. Returns the first two uses (in the order given: what the trainees have
+ * first, then what is being added) that would show one trainee two different images of one scan.
+ */
+export function imagesToCompare(uses: readonly ArchivedScanUse[]): [ArchivedScanUse, ArchivedScanUse] | undefined {
+  const met = new Map<string, ArchivedScanUse[]>();
+  for (const use of uses) {
+    const key = `${use.traineeId}/${use.archivedScanId}`;
+    const earlier = met.get(key) ?? [];
+    // the same case again (a trainee assigned to the set already) is the same image
+    if (earlier.some((other) => other.caseId === use.caseId)) continue;
+    const other = use.role === 'background' ? earlier[0] : earlier.find((candidate) => candidate.role === 'background');
+    if (other) return [other, use];
+    met.set(key, [...earlier, use]);
+  }
+  return undefined;
+}
+
+/** 409 archived_scan_in_two_roles: who would see which scan how, in which sets, and what the trainer can do. */
+export function twoImagesError([first, second]: [ArchivedScanUse, ArchivedScanUse]): ApiError {
+  const as = (use: ArchivedScanUse) => (use.role === 'background' ? 'as the background of a projected threat' : use.threat ? 'as an archived threat case' : 'as a clean case');
+  return new ApiError(
+    409,
+    'archived_scan_in_two_roles',
+    `${second.trainee} would see archived scan ${second.archivedScanId} ${as(first)} in set “${first.setName}” and ${as(second)} in set “${second.setName}”: ` +
+      'the two images differ only where a threat was projected, so comparing them would show it. Leave the scan out, or give the set to other trainees.',
+    { traineeId: second.traineeId, archivedScanId: second.archivedScanId, setIds: [first.setId, second.setId] },
+  );
+}
+
+/** What a trainee meets of archived scans in these cases of one set. */
+function usesOf(cases: Pick<TrainingCaseRow, 'id' | 'kind' | 'scanId' | 'sourceScanId' | 'threat'>[], set: { id: string; name: string }, trainees: Map<string, string>): ArchivedScanUse[] {
+  return [...trainees].flatMap(([traineeId, trainee]) =>
+    cases.map((entry) => ({
+      traineeId,
+      trainee,
+      setId: set.id,
+      setName: set.name,
+      caseId: entry.id,
+      archivedScanId: entry.kind === 'projected' ? entry.sourceScanId! : entry.scanId,
+      role: entry.kind === 'projected' ? ('background' as const) : ('itself' as const),
+      threat: entry.threat,
+    })),
+  );
+}
+
+/** A failed set is never shown to its trainees (they cannot start it), so what it holds does not count. */
+const visible = (uses: ArchivedScanUseRow[]) => uses.filter((use) => use.setStatus !== 'failed');
+
+/** Refuses (409) what would add to `existing` a second image of an archived scan for a trainee. */
+function oneImagePerTrainee(added: ArchivedScanUse[]): AssignmentGuard {
+  return (existing) => {
+    const pair = imagesToCompare([...visible(existing), ...added]);
+    if (pair) throw twoImagesError(pair);
+  };
 }
 
 function viewsOf(manifest: unknown): { id: string; width: number; height: number }[] {
@@ -124,11 +194,15 @@ export class TrainingSetsService {
       throw ApiError.badRequest('not_enough_clean_cases', `${needed} projected threats need as many clean archived cases; the set has ${clean.length}`);
     }
     const items = needed > chosen.size ? await this.itemsFor(body) : [];
-    await this.checkTrainees(body.traineeIds);
+    const trainees = await this.checkTrainees(body.traineeIds);
+    // Backgrounds are drawn first among the scans none of the trainees has met yet: one they have met (as a clean
+    // case or as another background) would show them a second image of it, and the set would be refused.
+    const met = new Set(visible(await this.training.archivedScanUses([...trainees.keys()])).map((use) => use.archivedScanId));
 
     const seed = body.seed ?? createHash('sha256').update(this.clock.newId()).digest().readUInt32LE(0);
     const rng = new Prng(seed);
-    const drawn = shuffled(clean.filter((row) => !chosen.has(row.scan.id)), rng).slice(0, needed - chosen.size);
+    const candidates = clean.filter((row) => !chosen.has(row.scan.id));
+    const drawn = [...shuffled(candidates.filter((row) => !met.has(row.scan.id)), rng), ...shuffled(candidates.filter((row) => met.has(row.scan.id)), rng)].slice(0, needed - chosen.size);
     const backgrounds = new Set([...chosen.keys(), ...drawn.map((row) => row.scan.id)]);
     const itemOrder = shuffled(items, rng);
     let drawnItems = 0;
@@ -178,6 +252,7 @@ export class TrainingSetsService {
       cases,
       sessions,
       { actorType: 'user', actorId: trainer.id, action: 'training.set_created', detail: { setId, cases: cases.length, projected: needed, seed } },
+      oneImagePerTrainee(usesOf(cases.map((entry) => ({ ...entry, id: entry.id!, sourceScanId: entry.sourceScanId ?? null })), { id: setId, name: body.name }, trainees)),
     );
     await this.projection.start(trainingScans.map((scan) => scan.id!));
     return this.detail(setId);
@@ -185,10 +260,10 @@ export class TrainingSetsService {
 
   async assign(trainer: UserPrincipal, setId: string, traineeIds: string[]): Promise<SetDetail> {
     const set = await this.setOrThrow(setId);
-    await this.checkTrainees(traineeIds);
+    const trainees = await this.checkTrainees(traineeIds);
     const cases = await this.training.casesOf([set.id]);
     const rng = new Prng(createHash('sha256').update(this.clock.newId()).digest().readUInt32LE(0));
-    await this.training.insertSessions(this.sessionsFor(set.id, cases.map((entry) => entry.id), traineeIds, trainer, rng));
+    await this.training.insertSessions(this.sessionsFor(set.id, cases.map((entry) => entry.id), traineeIds, trainer, rng), oneImagePerTrainee(usesOf(cases, set, trainees)));
     await this.audit.record({ actorType: 'user', actorId: trainer.id, action: 'training.set_assigned', detail: { setId: set.id, traineeIds } });
     return this.detail(set.id);
   }
@@ -313,10 +388,10 @@ export class TrainingSetsService {
   /**
    * Trainees of a set must not be able to read its truth by another role: trainers and admins see every set's
    * cases, supervisors list recent decisions. Analysts may train (they read live scans by id, but niix never shows
-   * a trainee which scan a case is).
+   * a trainee which scan a case is). Returns the trainees, id → username.
    */
-  private async checkTrainees(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
+  private async checkTrainees(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
     const trainees = await this.training.trainees();
     const others = ids.filter((id) => !trainees.some((trainee) => trainee.id === id));
     if (others.length) throw ApiError.badRequest('not_a_trainee', `these users do not have the trainee role: ${others.slice(0, 10).join(', ')}`);
@@ -324,6 +399,7 @@ export class TrainingSetsService {
     if (seeing.length) {
       throw ApiError.badRequest('trainee_sees_truth', `${seeing.map((trainee) => trainee.username).join(', ')} also hold a role that can read the truth of cases (${TRUTH_SEEING_ROLES.join(', ')})`);
     }
+    return new Map(trainees.filter((trainee) => ids.includes(trainee.id)).map((trainee) => [trainee.id, trainee.username]));
   }
 
   private async setOrThrow(id: string): Promise<TrainingSetRow> {

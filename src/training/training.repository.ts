@@ -62,6 +62,28 @@ export interface AnsweredRow {
   answeredAt: Date;
 }
 
+/**
+ * An archived scan as one trainee meets it in one case of one set: `itself` (an archived case, shown as it was) or
+ * `background` (the clean scan a threat was projected into).
+ */
+export interface ArchivedScanUseRow {
+  traineeId: string;
+  trainee: string;
+  setId: string;
+  setName: string;
+  setStatus: string;
+  caseId: string;
+  archivedScanId: string;
+  role: 'itself' | 'background';
+  threat: boolean;
+}
+
+/** Checked inside the transaction that assigns sets, with what the trainees already have (see insertSet). */
+export type AssignmentGuard = (existing: ArchivedScanUseRow[]) => void;
+
+/** Key of the advisory lock that serialises assigning sets to trainees (so two assignments cannot pass a guard side by side). */
+const TRAINING_ASSIGNMENT_LOCK = 0x74726e67; // "trng"
+
 /** The final verdict of a scan: the latest one (the second opinion under four-eyes review). */
 const isFinalVerdict = sql`not exists (select 1 from ${verdicts} later where later.scan_id = ${verdicts.scanId} and later.decided_at > ${verdicts.decidedAt})`;
 
@@ -148,15 +170,21 @@ export class TrainingRepository {
 
   // ---- sets and cases ----
 
-  /** A set with its cases, the training-only scans of its projections and its sessions, in one transaction. */
+  /**
+   * A set with its cases, the training-only scans of its projections and its sessions, in one transaction. With
+   * sessions, `guard` is called first with the archived scans the trainees already meet in other sets, under a lock
+   * that every assignment takes: a guard that throws leaves nothing written, and two assignments cannot both pass.
+   */
   async insertSet(
     set: typeof trainingSets.$inferInsert,
     trainingScans: (typeof scans.$inferInsert)[],
     cases: (typeof trainingCases.$inferInsert)[],
     sessions: (typeof trainingSessions.$inferInsert)[],
     audit: typeof auditEvents.$inferInsert,
+    guard?: AssignmentGuard,
   ): Promise<void> {
     await this.database.db.transaction(async (tx) => {
+      if (sessions.length) await this.guarded(tx, sessions, guard);
       await tx.insert(trainingSets).values(set);
       if (trainingScans.length) await tx.insert(scans).values(trainingScans);
       await tx.insert(trainingCases).values(cases);
@@ -252,8 +280,48 @@ export class TrainingRepository {
 
   // ---- sessions and answers ----
 
-  async insertSessions(sessions: (typeof trainingSessions.$inferInsert)[]): Promise<void> {
-    if (sessions.length) await this.database.db.insert(trainingSessions).values(sessions).onConflictDoNothing();
+  /** Sessions of a set (a trainee who has one keeps it), after `guard` under the assignment lock as in insertSet. */
+  async insertSessions(sessions: (typeof trainingSessions.$inferInsert)[], guard?: AssignmentGuard): Promise<void> {
+    if (sessions.length === 0) return;
+    await this.database.db.transaction(async (tx) => {
+      await this.guarded(tx, sessions, guard);
+      await tx.insert(trainingSessions).values(sessions).onConflictDoNothing();
+    });
+  }
+
+  /** Every case of every set assigned to these trainees, as the archived scan it shows or was made from. */
+  async archivedScanUses(traineeIds: string[], tx: Pick<Database['db'], 'select'> = this.database.db): Promise<ArchivedScanUseRow[]> {
+    if (traineeIds.length === 0) return [];
+    const rows = await tx
+      .select({
+        traineeId: trainingSessions.traineeId,
+        trainee: users.username,
+        setId: trainingSets.id,
+        setName: trainingSets.name,
+        setStatus: trainingSets.status,
+        caseId: trainingCases.id,
+        kind: trainingCases.kind,
+        scanId: trainingCases.scanId,
+        sourceScanId: trainingCases.sourceScanId,
+        threat: trainingCases.threat,
+      })
+      .from(trainingSessions)
+      .innerJoin(users, eq(users.id, trainingSessions.traineeId))
+      .innerJoin(trainingSets, eq(trainingSets.id, trainingSessions.setId))
+      .innerJoin(trainingCases, eq(trainingCases.setId, trainingSessions.setId))
+      .where(inArray(trainingSessions.traineeId, traineeIds))
+      .orderBy(asc(trainingSessions.assignedAt), asc(trainingCases.position));
+    return rows.map(({ kind, scanId, sourceScanId, ...row }) => ({
+      ...row,
+      archivedScanId: kind === 'projected' ? sourceScanId! : scanId,
+      role: kind === 'projected' ? ('background' as const) : ('itself' as const),
+    }));
+  }
+
+  private async guarded(tx: Parameters<Parameters<Database['db']['transaction']>[0]>[0], sessions: (typeof trainingSessions.$inferInsert)[], guard?: AssignmentGuard): Promise<void> {
+    if (!guard) return;
+    await tx.execute(sql`select pg_advisory_xact_lock(${TRAINING_ASSIGNMENT_LOCK})`);
+    guard(await this.archivedScanUses([...new Set(sessions.map((session) => session.traineeId))], tx));
   }
 
   async sessionsWithTrainee(where: { setIds?: string[]; traineeId?: string }): Promise<(TrainingSessionRow & { trainee: string; setName: string; mode: 'exam' | 'practice'; setStatus: string; answered: number })[]> {
