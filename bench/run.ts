@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { generateScan } from '../libs/imaging/src/synthetic/index.js';
 import { DicosAdapter } from '../libs/scanner-adapters/src/dicos/dicos.adapter.js';
 import { writeScannerInput } from '../libs/scanner-adapters/src/scanner-input.writer.js';
-import { type ServiceProcess, startServiceProcess } from './service-process.js';
+import { type ServiceProcess, startServiceProcess } from '../test/processes.js';
 import { benchTraining, trainingSection } from './training.js';
 import { benchViewer } from './ui.js';
 import { benchWorklist } from './worklist.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { generateScan } from '../libs/imaging/src/synthetic/index.js';
 import { writeScannerInput } from '../libs/scanner-adapters/src/scanner-input.writer.js';
-import { startServiceProcess } from './service-process.js';
+import { startServiceProcess } from '../test/processes.js';
 import { percentile, seconds } from './stats.js';
 import { deleteRedisKeys } from '../test/redis.js';
 import type { NextCaseResponse as NextCase, SetDetail } from '../src/training/training.contract.js';

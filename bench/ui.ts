@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { generateScan } from '../libs/imaging/src/synthetic/index.js';
 import { writeScannerInput } from '../libs/scanner-adapters/src/scanner-input.writer.js';
 import { launchChromium } from '../test/ui/browser.js';
-import { startServiceProcess } from './service-process.js';
+import { startServiceProcess } from '../test/processes.js';
 import { percentile } from './stats.js';
 import { deleteRedisKeys } from '../test/redis.js';
 

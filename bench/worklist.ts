@@ -8,7 +8,7 @@ import { reviewPriority } from '../src/review/review-priority.js';
 import { ReviewQueueRepository } from '../src/review/review-queue.repository.js';
 import { ScanRepository } from '../src/scans/scan.repository.js';
 import { createTestPostgres } from '../test/postgres.js';
-import { startServiceProcess } from './service-process.js';
+import { startServiceProcess } from '../test/processes.js';
 import { percentile } from './stats.js';
 import { deleteRedisKeys } from '../test/redis.js';
 

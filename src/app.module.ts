@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { AuditRepository } from './audit/audit.repository.js';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
@@ -7,19 +7,25 @@ import { AuthService } from './auth/auth.service.js';
 import { Secrets } from './auth/secrets.js';
 import { UserRepository } from './auth/user.repository.js';
 import { ApiErrorFilter } from './common/api-error.filter.js';
+import { IdParamsInterceptor } from './common/id-params.interceptor.js';
 import { Clock } from './common/clock.js';
 import { OpenApiController } from './common/openapi.controller.js';
 import { OpenApiService } from './common/openapi.service.js';
 import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
+import { InstallationRepository } from './database/installation.repository.js';
 import { HealthController } from './health/health.controller.js';
 import { IngestController } from './ingest/ingest.controller.js';
 import { IngestService } from './ingest/ingest.service.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { MetricsScrapeService } from './metrics/metrics-scrape.service.js';
+import { MetricsService } from './metrics/metrics.service.js';
 import { adapterRegistryProvider } from './pipeline/adapters.provider.js';
 import { PipelineService } from './pipeline/pipeline.service.js';
 import { JobRunner } from './queue/job-runner.js';
 import { QueueRepository } from './queue/queue.repository.js';
 import { RedisModule } from './redis/redis.module.js';
+import { RedisPrefixService } from './redis/redis-prefix.service.js';
 import { DeliveryController } from './delivery/delivery.controller.js';
 import { DeliveryService } from './delivery/delivery.service.js';
 import { WebhookTransport } from './delivery/webhook.transport.js';
@@ -74,12 +80,14 @@ export class AppModule {
         ResultsController,
         DeliveryController,
         HealthController,
+        MetricsController,
         OpenApiController,
       ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ApiErrorFilter },
+        { provide: APP_INTERCEPTOR, useClass: IdParamsInterceptor },
         adapterRegistryProvider,
         AuditRepository,
         AuthService,
@@ -87,12 +95,16 @@ export class AppModule {
         Clock,
         DeliveryService,
         IngestService,
+        InstallationRepository,
         JobRunner,
+        MetricsScrapeService,
+        MetricsService,
         OpenApiService,
         PipelineService,
         PlaneTilesService,
         ProjectionService,
         QueueRepository,
+        RedisPrefixService,
         ResultEventsRepository,
         ResultRepository,
         ResultsService,

@@ -1,5 +1,6 @@
-import { ConfigError, loadConfig } from './config/config.js';
+import { loadConfig } from './config/config.js';
 import { startApp } from './app.js';
+import { startFailureMessage } from './logging/start-failure.js';
 
 /** niix service entry point: configuration from the environment, embedded defaults when nothing is set. */
 async function main(): Promise<void> {
@@ -8,7 +9,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-  console.error(`niix: ${message}`);
+  console.error(`niix: ${startFailureMessage(error, process.env)}`);
   process.exit(1);
 });

@@ -28,7 +28,7 @@ describe('ingest end to end', () => {
   const metadata = { containers: [scan.metadata.containers[0]], declarations: scan.metadata.declarations, licencePlates: scan.metadata.licencePlates, riskScore: 40, reference: 'lane-2/0042' };
 
   async function upload(files: { name: string; data: Buffer }[], options: { apiKey?: string; metadata?: unknown; idempotencyKey?: string } = {}) {
-    return service.request<{ id: string; status: string; error?: { code: string; message: string } }>('POST', '/api/v1/scans', {
+    return service.request<{ id: string; status: string; duplicate?: boolean; notApplied?: string[]; error?: { code: string; message: string } }>('POST', '/api/v1/scans', {
       token: options.apiKey ?? station.apiKey,
       body: scanForm(files, options.metadata),
       headers: options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : undefined,
@@ -118,10 +118,22 @@ describe('ingest end to end', () => {
     const again = await upload(files);
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
+    expect(again.body).toMatchObject({ duplicate: true, notApplied: [] });
+    const retried = await upload(files, { idempotencyKey: 'lane-2-0099' });
+    expect(retried.status).toBe(200);
+    expect(retried.body.id).toBe(first.body.id);
+    // the same key with other files: refused, naming the first scan, and nothing of it is kept
     const otherContent = await writeScannerInput('raw:aurora-ax6', generateScan({ seed: 10, kind: 'truck', width: 320, height: 100 }));
+    const folders = await service.storedScanFolders();
     const sameKey = await upload(otherContent, { idempotencyKey: 'lane-2-0099' });
-    expect(sameKey.status).toBe(200);
-    expect(sameKey.body.id).toBe(first.body.id);
+    expect(sameKey.status).toBe(409);
+    expect(sameKey.body.error?.code).toBe('idempotency_key_reused');
+    expect(sameKey.body.error?.message).toContain(first.body.id);
+    // the same files with a new declaration: the first upload stands, and the answer says what was not applied
+    const redeclared = await upload(files, { metadata: { declarations: ['26LV000000009999A1'] } });
+    expect(redeclared.status).toBe(200);
+    expect(redeclared.body).toMatchObject({ id: first.body.id, duplicate: true, notApplied: ['declarations'] });
+    expect(await service.storedScanFolders()).toEqual(folders);
     // another station sending the same bytes gets its own scan
     const elsewhere = await upload(files, { apiKey: otherStation.apiKey });
     expect(elsewhere.status).toBe(202);

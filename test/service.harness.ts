@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { startApp } from '../src/app.js';
+import { type StartOptions, startApp } from '../src/app.js';
 import { type AppConfig, loadConfig } from '../src/config/config.js';
 import { createTestPostgres } from './postgres.js';
 import { startS3rver, type TestS3 } from './s3.js';
@@ -26,6 +26,9 @@ export interface TestService {
   waitForScan(id: string, token: string, until?: string[]): Promise<ScanBody>;
   /** Scan folders present in the local object store (to prove a refused upload left nothing). */
   storedScanFolders(): Promise<string[]>;
+  /** With `logs: true`: every line the service logged so far, and what it printed outside the log (the first admin's password). */
+  logLines(): string[];
+  printed(): string;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,8 @@ export async function startTestService(
     env?: Record<string, string>;
     /** Run over the data of an earlier instance (its folder, database and Redis prefix), which keeps them. */
     shareWith?: TestService;
+    /** Capture the log (at env NIIX_LOG_LEVEL, `error` unless given) and the console prints instead of dropping them. */
+    logs?: boolean;
   } = {},
 ): Promise<TestService> {
   const shared = options.shareWith?.config;
@@ -82,7 +87,23 @@ export async function startTestService(
     });
   }
   const config = loadConfig(env);
-  const app = await startApp(config, process.env.NIIX_TEST_LOG_LEVEL ? {} : { logger: false });
+  const logLines: string[] = [];
+  let printed = '';
+  const startOptions: StartOptions = options.logs
+    ? { logDestination: { write: (line: string) => void logLines.push(line) }, console: { write: (text: string) => (printed += text) } }
+    : process.env.NIIX_TEST_LOG_LEVEL
+      ? {}
+      : { logger: false };
+  const app = await startApp(config, startOptions).catch(async (error: unknown) => {
+    // a refused start (a test of start-up checks) leaves nothing behind
+    if (!shared) {
+      await deleteRedisKeys(TEST_REDIS_URL, `${prefix}:*`);
+      await s3?.close();
+      await dropDatabase?.();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    throw error;
+  });
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
 
   async function request<T>(method: string, route: string, init: { token?: string; json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {}) {
@@ -127,6 +148,8 @@ export async function startTestService(
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },
+    logLines: () => [...logLines],
+    printed: () => printed,
     async storedScanFolders() {
       if (config.storage.kind !== 'filesystem') throw new Error('storedScanFolders needs the filesystem driver');
       try {

@@ -65,14 +65,18 @@ describe('StationClient end to end', () => {
 
   it('uploads bytes and tells a duplicate (same files, or the same Idempotency-Key) from a new scan', async () => {
     const data = await files(22);
-    const first = await client.uploadScan({ files: data, idempotencyKey: 'lane-3-0002' });
-    expect(first.duplicate).toBe(false);
+    const first = await client.uploadScan({ files: data, idempotencyKey: 'lane-3-0002', metadata: { reference: 'lane-3/0002' } });
+    expect(first).toMatchObject({ duplicate: false, notApplied: [] });
 
-    const sameFiles = await client.uploadScan({ files: data });
-    expect(sameFiles).toMatchObject({ id: first.id, duplicate: true });
+    const sameFiles = await client.uploadScan({ files: data, metadata: { reference: 'lane-3/0002b' } });
+    expect(sameFiles).toMatchObject({ id: first.id, duplicate: true, notApplied: ['reference'] });
 
-    const sameKey = await client.uploadScan({ files: await files(23), idempotencyKey: 'lane-3-0002' });
-    expect(sameKey).toMatchObject({ id: first.id, duplicate: true });
+    const retry = await client.uploadScan({ files: data, idempotencyKey: 'lane-3-0002', metadata: { reference: 'lane-3/0002' } });
+    expect(retry).toMatchObject({ id: first.id, duplicate: true, notApplied: [] });
+
+    const reused = await client.uploadScan({ files: await files(23), idempotencyKey: 'lane-3-0002' }).catch((error: unknown) => error);
+    expect(reused).toBeInstanceOf(StationApiError);
+    expect(reused).toMatchObject({ status: 409, code: 'idempotency_key_reused' });
 
     expect((await client.getScan(first.id)).id).toBe(first.id);
   });

@@ -318,10 +318,10 @@ describe('training case export as DICOS (PGlite)', () => {
   });
 
   it('answers 404 case_not_found for an unknown case and 409 case_not_ready for a case not ready', async () => {
-    for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-case']) {
-      const missing = await service.request<{ error: { code: string } }>('GET', `/api/v1/training/cases/${id}/dicos.tar`, { token: trainerToken });
-      expect([missing.status, missing.body.error.code]).toEqual([404, 'case_not_found']);
-    }
+    const missing = await service.request<{ error: { code: string } }>('GET', '/api/v1/training/cases/00000000-0000-4000-8000-000000000000/dicos.tar', { token: trainerToken });
+    expect([missing.status, missing.body.error.code]).toEqual([404, 'case_not_found']);
+    const malformed = await service.request<{ error: { code: string } }>('GET', '/api/v1/training/cases/not-a-case/dicos.tar', { token: trainerToken });
+    expect([malformed.status, malformed.body.error.code]).toEqual([404, 'not_found']);
     const training = service.app.get(TrainingRepository);
     await training.updateCase(cleanCase.id, { status: 'preparing' });
     try {

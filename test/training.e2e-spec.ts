@@ -870,7 +870,7 @@ describe('training end to end (PGlite)', () => {
       const later = exam.caseList.find((entry) => entry.id !== t1Order[0])!;
       expectError(await answer(t1.token, session.id, later.id, { decision: 'clear' }), 409, 'case_not_shown');
       expectError(await answer(t1.token, session.id, randomUUID(), { decision: 'clear' }), 409, 'case_not_shown');
-      expectError(await answer(t1.token, session.id, 'not-an-id', { decision: 'clear' }), 409, 'case_not_shown');
+      expectError(await answer(t1.token, session.id, 'not-an-id', { decision: 'clear' }), 404, 'not_found');
     });
 
     it('gets no feedback in exam mode, and cannot answer the same case twice (409 already_answered)', async () => {

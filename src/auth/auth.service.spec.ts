@@ -69,14 +69,14 @@ describe(AuthService.name, () => {
       expect(warn).not.toHaveBeenCalled();
     });
 
-    it('creates admin with a generated password and logs it once', async () => {
+    it('creates admin with a generated password and returns it for the operator, never logging it', async () => {
       users.count.mockResolvedValue(0);
       users.insert.mockResolvedValue(true);
       secrets.generatePassword.mockReturnValue('generated-password');
-      await service().ensureFirstAdmin();
+      expect(await service().ensureFirstAdmin()).toBe('generated-password');
       expect(users.insert).toHaveBeenCalledWith({ id: ID, username: 'admin', passwordHash: 'hash(generated-password)', roles: ['admin'] });
       expect(warn).toHaveBeenCalledTimes(1);
-      expect(warn.mock.calls[0][0]).toContain('generated-password');
+      expect(warn.mock.calls[0][0]).not.toContain('generated-password');
       expect(log).not.toHaveBeenCalled();
     });
   });

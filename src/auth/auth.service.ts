@@ -32,9 +32,12 @@ export class AuthService {
     private readonly clock: Clock,
   ) {}
 
-  /** Creates `admin` on the first start, with NIIX_ADMIN_PASSWORD or a generated password printed once. */
-  async ensureFirstAdmin(): Promise<void> {
-    if ((await this.users.count()) > 0) return;
+  /**
+   * Creates `admin` on the first start, with NIIX_ADMIN_PASSWORD or a generated password. Returns the generated
+   * password, which the caller shows the operator once, outside the log (a secret is never written to the log).
+   */
+  async ensureFirstAdmin(): Promise<string | undefined> {
+    if ((await this.users.count()) > 0) return undefined;
     const password = this.config.adminPassword ?? this.secrets.generatePassword();
     await this.users.insert({
       id: this.clock.newId(),
@@ -44,9 +47,10 @@ export class AuthService {
     });
     if (this.config.adminPassword) {
       this.logger.log('created the first administrator "admin" with the password from NIIX_ADMIN_PASSWORD');
-    } else {
-      this.logger.warn(`created the first administrator "admin" with the password ${password} (shown once; change it)`);
+      return undefined;
     }
+    this.logger.warn('created the first administrator "admin" with a generated password, printed once on standard error outside the log; change it');
+    return password;
   }
 
   async login(body: z.infer<typeof loginBody>): Promise<z.infer<typeof loginResponse>> {

@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { StorageUnavailableError } from '../storage/object-storage.js';
 
 interface FastifyLikeError {
   statusCode?: number;
@@ -20,6 +21,9 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; message: str
   FST_INVALID_MULTIPART_CONTENT_TYPE: { status: 415, code: 'not_multipart', message: 'send the scan as multipart/form-data' },
 };
 
+/** How long a client is asked to wait before retrying after a 503. */
+const RETRY_AFTER_SECONDS = 30;
+
 /** Codes for errors raised by the framework itself (no route, a body it cannot parse). */
 const GENERIC_CODES: Record<number, string> = {
   400: 'bad_request',
@@ -38,6 +42,7 @@ export class ApiErrorFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, body } = this.render(exception);
     if (reply.sent) return;
+    if (status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 
@@ -53,6 +58,10 @@ export class ApiErrorFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const code = GENERIC_CODES[status] ?? `http_${status}`;
       return { status, body: { error: { code, message: exception.message } } };
+    }
+    if (exception instanceof StorageUnavailableError) {
+      this.logger.warn(exception.message);
+      return { status: 503, body: { error: { code: 'storage_unavailable', message: 'the object storage is not available; nothing was stored: try again later' } } };
     }
     const fastify = exception as FastifyLikeError;
     const known = fastify?.code ? FASTIFY_CODES[fastify.code] : undefined;

@@ -12,47 +12,115 @@ const byteSize = z
     const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(text)!;
     const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(match[2] ?? 'b').toLowerCase() as 'b'];
     return Math.round(Number(match[1]) * unit);
-  });
+  })
+  .meta({ allowed: 'a size in `b`, `kb`, `mb` or `gb`, e.g. `500mb`' });
 
 const url = (protocols: string[]) =>
   z
     .string()
     .url()
-    .refine((value) => protocols.includes(new URL(value).protocol), `a URL starting with ${protocols.join(' or ')}`);
+    .refine((value) => protocols.includes(new URL(value).protocol), `a URL starting with ${protocols.join(' or ')}`)
+    .meta({ allowed: `a URL starting with ${protocols.map((protocol) => `\`${protocol}//\``).join(' or ')}` });
 
-const environmentSchema = z
+/**
+ * The environment niix reads. Every variable says what it does (`.describe()`, or `.meta()` with `unset`: what an
+ * unset variable without a default means, and `allowed` where the type does not say it): docs/operations.md's
+ * configuration table is generated from this schema (`npm run docs:config`).
+ */
+export const environmentSchema = z
   .object({
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-    HOST: z.string().default('0.0.0.0'),
-    NIIX_DATA_DIR: z.string().default('./data'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port'),
+    HOST: z.string().default('0.0.0.0').meta({ description: 'address the HTTP listener binds to', allowed: 'an IP address or host name' }),
+    NIIX_DATA_DIR: z
+      .string()
+      .default('./data')
+      .meta({ description: 'embedded PGlite database (`db/`), local objects (`objects/`), private Redis files (`redis/`)', allowed: 'a folder' }),
     NIIX_ROLES: z
       .string()
       .default('all')
       .transform((text) => text.split(',').map((part) => part.trim().toLowerCase()))
-      .pipe(z.array(z.enum(['all', ...PROCESS_ROLES])).min(1)),
-    NIIX_ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').optional(),
-    NIIX_MAX_UPLOAD: byteSize.default(2 * 1024 ** 3),
-    NIIX_MAX_PIXELS_PER_PLANE: z.coerce.number().int().positive().default(400_000_000),
-    NIIX_PROFILE_DIRS: z.string().optional(),
-    NIIX_CONVERT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
-    NIIX_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
-    NIIX_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
-    NIIX_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
-    NIIX_SESSION_HOURS: z.coerce.number().positive().default(12),
-    /** How long an analyst's claim holds without a heartbeat. */
-    NIIX_CLAIM_LOCK_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
-    /** First wait before a webhook is retried; each next wait doubles, at most 1 hour. */
-    NIIX_DELIVERY_BACKOFF_MS: z.coerce.number().int().min(1).max(3_600_000).default(1000),
-    /** Webhook attempts in all; by default as many as keep retrying for at least 24 hours (tests set a few). */
-    NIIX_DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(1000).optional(),
-    DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
-    REDIS_URL: url(['redis:', 'rediss:']).optional(),
-    NIIX_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('niix'),
-    S3_ENDPOINT: url(['http:', 'https:']).optional(),
-    S3_ACCESS_KEY: z.string().optional(),
-    S3_SECRET_KEY: z.string().optional(),
-    S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a valid bucket name').optional(),
-    S3_REGION: z.string().default('us-east-1'),
+      .pipe(z.array(z.enum(['all', ...PROCESS_ROLES])).min(1))
+      .meta({
+        description: 'what this process does: `api` (HTTP, work pool), `convert` (conversion, renditions, projected threats), `deliver` (webhooks); `all` is all three',
+        allowed: `a comma list of ${['all', ...PROCESS_ROLES].map((role) => `\`${role}\``).join(', ')}`,
+      }),
+    NIIX_ADMIN_PASSWORD: z
+      .string()
+      .min(8, 'at least 8 characters')
+      .optional()
+      .meta({ description: 'password of the first `admin` user (read at the first start only)', unset: 'generated, printed once in the log' }),
+    NIIX_MAX_UPLOAD: byteSize.prefault('2gb').describe('largest upload (all files of one scan); larger is refused with 413'),
+    NIIX_MAX_PIXELS_PER_PLANE: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(400_000_000)
+      .describe('largest plane (width x height), checked from the headers before decoding; larger fails the scan with 413'),
+    NIIX_PROFILE_DIRS: z
+      .string()
+      .optional()
+      .meta({ description: 'extra folders of raw scanner profiles: a new scanner without code', unset: 'none', allowed: 'folders separated by `:`' }),
+    NIIX_CONVERT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1).describe('conversions at once per `convert` process (each uses about one core)'),
+    NIIX_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log').describe('least severe level that is logged'),
+    NIIX_LOG_FORMAT: z.enum(['json', 'pretty']).default('json').describe('JSON lines (for log collectors) or coloured lines for development'),
+    NIIX_METRICS_TOKEN: z
+      .string()
+      .min(16, 'at least 16 characters')
+      .optional()
+      .meta({ description: 'bearer token that `GET /metrics` requires', unset: '`/metrics` is off (404)' }),
+    NIIX_SESSION_HOURS: z.coerce.number().positive().default(12).describe('lifetime of a sign-in, in hours'),
+    NIIX_CLAIM_LOCK_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(600)
+      .default(30)
+      .describe("how long an analyst's claim holds without a heartbeat before the case returns to the pool"),
+    NIIX_DELIVERY_BACKOFF_MS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(3_600_000)
+      .default(1000)
+      .describe('first wait before a failed webhook is retried, in ms; each next wait doubles, at most 1 hour'),
+    NIIX_DELIVERY_ATTEMPTS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .meta({
+        description: 'webhook attempts in all before a result is marked undelivered (tests set a few)',
+        unset: 'as many as keep retrying for 24 h (36 with the default backoff)',
+      }),
+    DATABASE_URL: url(['postgres:', 'postgresql:'])
+      .optional()
+      .meta({ description: 'PostgreSQL, e.g. `postgres://user:pass@host:5432/niix`', unset: 'PGlite in `NIIX_DATA_DIR/db`' }),
+    REDIS_URL: url(['redis:', 'rediss:'])
+      .optional()
+      .meta({ description: 'Redis of the queues, e.g. `redis://host:6379`', unset: 'Redis on 127.0.0.1:6379, else a private `redis-server` in `NIIX_DATA_DIR/redis`' }),
+    NIIX_REDIS_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .default('niix')
+      .meta({
+        description: 'key prefix in Redis; one installation (one database) per prefix: an installation finding the prefix taken by another refuses to start',
+        allowed: 'letters, digits, `_`, `-`',
+      }),
+    S3_ENDPOINT: url(['http:', 'https:'])
+      .optional()
+      .meta({
+        description: 'MinIO or any S3, path-style; set `S3_ENDPOINT`, `S3_ACCESS_KEY`, `S3_SECRET_KEY` and `S3_BUCKET` together or none',
+        unset: 'files in `NIIX_DATA_DIR/objects`',
+      }),
+    S3_ACCESS_KEY: z.string().optional().meta({ description: 'S3 access key', unset: 'none' }),
+    S3_SECRET_KEY: z.string().optional().meta({ description: 'S3 secret key', unset: 'none' }),
+    S3_BUCKET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a valid bucket name')
+      .optional()
+      .meta({ description: 'bucket of scans and training objects; created when missing', unset: 'none', allowed: 'an S3 bucket name' }),
+    S3_REGION: z.string().default('us-east-1').describe('S3 region'),
   })
   .superRefine((env, context) => {
     const s3 = [env.S3_ENDPOINT, env.S3_ACCESS_KEY, env.S3_SECRET_KEY, env.S3_BUCKET];
@@ -64,6 +132,9 @@ const environmentSchema = z
       });
     }
   });
+
+/** Every environment variable the configuration reads (deployment files may set only these). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(environmentSchema.shape);
 
 export interface AppConfig {
   port: number;

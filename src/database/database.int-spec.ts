@@ -35,4 +35,13 @@ describe(Database.name, () => {
     });
     expect(postgresTestUrl()).toMatch(/^postgres/);
   });
+
+  it('lets several processes open a new PostgreSQL database at once (migrations applied once, under a lock)', async () => {
+    await withFreshPostgres(async (url) => {
+      const databases = await Promise.all(Array.from({ length: 4 }, () => Database.open({ kind: 'postgres', url })));
+      await databases[0].db.insert(users).values({ id: randomUUID(), username: 'ana', passwordHash: 'x', roles: ['admin'] });
+      for (const database of databases) expect(await database.db.$count(users)).toBe(1);
+      await Promise.all(databases.map((database) => database.close()));
+    });
+  });
 });

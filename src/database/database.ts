@@ -41,7 +41,12 @@ export class Database {
     const pool = new pg.Pool({ connectionString: settings.url, max: 20 });
     pool.on('error', () => undefined); // a dropped idle connection is replaced on the next query
     const db = drizzlePg(pool, { schema });
-    await migratePg(db, { migrationsFolder: MIGRATIONS_DIR });
+    try {
+      await migrateUnderLock(pool);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
     return new Database(db as unknown as Db, 'postgres', () => pool.end());
   }
 
@@ -52,5 +57,26 @@ export class Database {
 
   async close(): Promise<void> {
     await this.closeClient();
+  }
+}
+
+/** Key of the advisory lock that lets one process at a time apply migrations to a PostgreSQL database. */
+const MIGRATION_LOCK = 7_342_190_001;
+
+/**
+ * Several processes of one installation may start at once on a new database (api, converters, deliverers): the
+ * first applies the migrations under a session advisory lock, the others wait for it and find nothing to do.
+ */
+async function migrateUnderLock(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await migratePg(drizzlePg(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    client.release();
   }
 }

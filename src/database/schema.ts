@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import type { ScanMetadata } from '../../libs/exchange-format/src/metadata.js';
 import {
   boolean,
   doublePrecision,
@@ -114,7 +115,7 @@ export const scans = pgTable(
     idempotencyKey: text('idempotency_key'),
     /** sha-256 over the sha-256 of every uploaded file in order: the same content sent again is the same scan. */
     contentSha256: text('content_sha256').notNull(),
-    metadata: jsonb('metadata').notNull(),
+    metadata: jsonb('metadata').$type<ScanMetadata>().notNull(),
     adapterId: text('adapter_id'),
     manifest: jsonb('manifest'),
     failureCode: text('failure_code'),

@@ -16,6 +16,7 @@ import { DeliveryService, WEBHOOK_TIMEOUT_MS, WebhookFailedError } from './deliv
 import { verifyWebhook } from './webhook-signature.js';
 import { WebhookTransport } from './webhook.transport.js';
 import { resultRow as buildResultRow } from '../../test/builders.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 
 const NOW = new Date('2025-03-01T10:00:00Z');
 const T = NOW.getTime() / 1000;
@@ -45,11 +46,18 @@ describe(DeliveryService.name, () => {
   let queues: jest.Mocked<QueueRepository>;
   let transport: jest.Mocked<WebhookTransport>;
   let audit: jest.Mocked<AuditRepository>;
+  let metrics: MetricsService;
   let service: DeliveryService;
+
+  /** The value of a counter of this station. */
+  async function counted(name: string): Promise<number | undefined> {
+    const metric = await metrics.registry.getSingleMetric(name)?.get();
+    return metric?.values.find((value) => value.labels.station === STATION_ID)?.value;
+  }
 
   function build(delivery: AppConfig['delivery'] = { backoffMs: 1000 }) {
     const config = strictValue<AppConfig>('AppConfig', { delivery });
-    service = new DeliveryService(config, results, stations, queues, transport, audit, strictMock(Clock, { now: () => NOW }));
+    service = new DeliveryService(config, results, stations, queues, transport, audit, strictMock(Clock, { now: () => NOW }), metrics);
   }
 
   beforeEach(() => {
@@ -59,6 +67,7 @@ describe(DeliveryService.name, () => {
     queues = strictMock(QueueRepository);
     transport = strictMock(WebhookTransport);
     audit = strictMock(AuditRepository);
+    metrics = new MetricsService();
     build();
   });
   afterEach(() => jest.restoreAllMocks());
@@ -120,6 +129,7 @@ describe(DeliveryService.name, () => {
       expect(headers['X-Niix-Signature']).toMatch(new RegExp(`^t=${T},v1=[0-9a-f]{64}$`));
       expect(verifyWebhook(SECRET, body, headers['X-Niix-Signature'], T)).toBe(true);
       expect(results.recordAttempt).toHaveBeenCalledWith(42, { deliveredAt: NOW });
+      expect([await counted('niix_deliveries_attempted_total'), await counted('niix_deliveries_failed_total')]).toEqual([1, undefined]);
     });
 
     it.each([
@@ -129,6 +139,7 @@ describe(DeliveryService.name, () => {
       transport.post.mockResolvedValue(answer);
       await expect(service.deliver({ resultId: '42' }, context)).rejects.toThrow(WebhookFailedError);
       expect(results.recordAttempt).toHaveBeenCalledWith(42, { error });
+      expect([await counted('niix_deliveries_attempted_total'), await counted('niix_deliveries_failed_total')]).toEqual([1, 1]);
     });
 
     it('counts a timeout and a network fault as failed attempts', async () => {
@@ -154,12 +165,14 @@ describe(DeliveryService.name, () => {
       await service.exhausted({ resultId: '42' }, new Error('HTTP 503'));
       expect(results.markUndelivered).toHaveBeenCalledWith(42, NOW);
       expect(audit.record).toHaveBeenCalledWith(expect.objectContaining({ action: 'result.undelivered', scanId: SCAN_ID }));
+      expect(await counted('niix_deliveries_undelivered_total')).toBe(1);
     });
 
     it('leaves a result delivered meanwhile alone', async () => {
       results.findById.mockResolvedValue(resultRow());
       results.markUndelivered.mockResolvedValue(false);
       await service.exhausted({ resultId: '42' }, new Error('HTTP 503'));
+      expect(await counted('niix_deliveries_undelivered_total')).toBeUndefined();
     });
   });
 

@@ -5,6 +5,8 @@ import type { UserPrincipal } from '../auth/roles.js';
 import { ApiError } from '../common/api-error.js';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { annotateLogContext } from '../logging/log-context.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { CAPPED_EXPONENTIAL } from '../queue/backoff.js';
 import { type JobContext, OnJob, OnJobExhausted } from '../queue/job-handler.decorator.js';
 import { JobName, type JobOf } from '../queue/jobs.js';
@@ -59,6 +61,7 @@ export class DeliveryService {
     private readonly transport: WebhookTransport,
     private readonly audit: AuditRepository,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** Attempts per webhook: NIIX_DELIVERY_ATTEMPTS, or as many as cover 24 hours from NIIX_DELIVERY_BACKOFF_MS. */
@@ -85,6 +88,7 @@ export class DeliveryService {
     const id = Number(resultId);
     const row = await this.results.findById(id);
     if (!row || row.deliveredAt || row.ackedAt || row.undeliveredAt) return;
+    annotateLogContext({ scanId: row.scanId });
     const station = await this.stations.findById(row.stationId);
     if (!station?.callbackUrl) return;
     const body = JSON.stringify(presentResult(row));
@@ -102,6 +106,7 @@ export class DeliveryService {
     } catch (error) {
       failure = describeFault(error);
     }
+    this.metrics.deliveryAttempted(station.id, failure === undefined);
     if (failure === undefined) {
       await this.results.recordAttempt(id, { deliveredAt: this.clock.now() });
       await this.audit.record({ actorType: 'system', actorId: 'delivery', action: 'result.delivered', scanId: row.scanId, detail: { resultId, attempt: context.attempt } });
@@ -116,6 +121,7 @@ export class DeliveryService {
   async exhausted({ resultId }: JobOf<JobName.DeliverResult>, error: Error): Promise<void> {
     const row = await this.results.findById(Number(resultId));
     if (!row || !(await this.results.markUndelivered(row.id, this.clock.now()))) return;
+    this.metrics.deliveryGaveUp(row.stationId);
     await this.audit.record({ actorType: 'system', actorId: 'delivery', action: 'result.undelivered', scanId: row.scanId, detail: { resultId, error: error.message } });
     this.logger.error(`result ${resultId} is undelivered: ${error.message}`);
   }

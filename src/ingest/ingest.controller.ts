@@ -13,15 +13,15 @@ export class IngestController {
   @Post()
   @StationOnly()
   @ApiDoc({
-    summary: 'Upload a scan: vendor file(s) plus optional metadata; 202 new, 200 when sent before',
+    summary: 'Upload a scan: vendor file(s) plus optional metadata; 202 new, 200 when sent before (duplicate), 409 for a key reused with other files',
     auth: 'station',
     tags: ['scans'],
-    headers: { 'Idempotency-Key': 'the same key again returns the first scan instead of a second one' },
+    headers: { 'Idempotency-Key': 'the same key with the same files returns the first scan (200); with other files, 409 idempotency_key_reused' },
     multipart: {
       metadata: { type: 'string', description: 'JSON: declarations, containers, licencePlates, riskScore, reference, declaredGoods, fields' },
       file: { type: 'file', description: 'one or more file parts in the scanner vendor format', required: true },
     },
-    responses: { 202: uploadResponse, 200: uploadResponse },
+    responses: { 202: uploadResponse, 200: uploadResponse, 409: 'idempotency_key_reused: the key was used before for a scan with other files' },
   })
   async upload(
     @CurrentPrincipal() station: StationPrincipal,
@@ -29,15 +29,11 @@ export class IngestController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const earlier = await this.ingest.findByIdempotencyKey(station, idempotencyKey);
-    if (earlier) {
-      void reply.status(HttpStatus.OK);
-      return { id: earlier.id, status: earlier.status };
-    }
+    this.ingest.checkIdempotencyKey(idempotencyKey);
     if (!request.isMultipart()) throw new ApiError(415, 'not_multipart', 'send the scan as multipart/form-data');
-    const { scan, created } = await this.ingest.receive(station, idempotencyKey, multipartParts(request));
+    const { scan, created, notApplied } = await this.ingest.receive(station, idempotencyKey, multipartParts(request));
     void reply.status(created ? HttpStatus.ACCEPTED : HttpStatus.OK);
-    return { id: scan.id, status: scan.status };
+    return { id: scan.id, status: scan.status, duplicate: !created, notApplied };
   }
 }
 

@@ -18,6 +18,7 @@ import { FilesystemStorage } from '../storage/filesystem.storage.js';
 import { IngestService, type UploadPart } from './ingest.service.js';
 import { scanRow as buildScanRow, refusal } from '../../test/builders.js';
 import { StationRepository, type StationRow } from '../stations/station.repository.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 
 const scanRow = (overrides: Partial<ScanRow> = {}): ScanRow => buildScanRow({ id: SCAN_ID, stationId: station.id, ...overrides });
 
@@ -90,7 +91,7 @@ describe(IngestService.name, () => {
     stations = strictMock(StationRepository, {
       findById: async () => ({ ...stationSettings }),
     });
-    service = new IngestService(config, storage, new AdapterRegistry([adapter]), scans, stations, pipeline, audit, clock);
+    service = new IngestService(config, storage, new AdapterRegistry([adapter]), scans, stations, pipeline, audit, clock, new MetricsService());
   });
 
   afterEach(async () => {
@@ -165,7 +166,25 @@ describe(IngestService.name, () => {
     const earlier = scanRow({ id: 'e0000000-0000-4000-8000-000000000000', status: 'queued' });
     scans.findByContent.mockResolvedValue(earlier);
     const result = await service.receive(station, undefined, upload(filePart('a.img', fileData('IMG:', 5000))));
-    expect(result).toEqual({ scan: earlier, created: false });
+    expect(result).toEqual({ scan: earlier, created: false, notApplied: [] });
+    await expectNothingStored();
+  });
+
+  it('names the metadata fields of a repeat that were not applied (the first upload of the same files stands)', async () => {
+    const earlier = scanRow({ id: 'e0000000-0000-4000-8000-000000000000', metadata: { declarations: ['26LV1'], riskScore: 10, fields: { lane: '2', shift: 'a' } } });
+    scans.findByContent.mockResolvedValue(earlier);
+    const metadata = { riskScore: 10, declarations: ['26LV2'], reference: 'new', fields: { shift: 'a', lane: '3' } };
+    const result = await service.receive(station, undefined, upload({ kind: 'field', name: 'metadata', value: JSON.stringify(metadata) }, filePart('a.img', fileData('IMG:', 5000))));
+    expect(result).toEqual({ scan: earlier, created: false, notApplied: ['declarations', 'fields.lane', 'reference'] });
+    await expectNothingStored();
+  });
+
+  it('refuses an Idempotency-Key used before with other files (409, naming the first scan) and stores nothing', async () => {
+    const first = scanRow({ id: 'e0000000-0000-4000-8000-000000000000', idempotencyKey: 'lane-2-0042', contentSha256: 'a'.repeat(64) });
+    scans.findByIdempotencyKey.mockResolvedValue(first);
+    const answer = await refusal(service.receive(station, 'lane-2-0042', upload(filePart('a.img', fileData('IMG:', 5000)))));
+    expect(answer).toMatchObject({ status: 409, code: 'idempotency_key_reused' });
+    expect(answer.message).toContain(first.id);
     await expectNothingStored();
   });
 
@@ -173,9 +192,9 @@ describe(IngestService.name, () => {
     const winner = scanRow({ id: 'f0000000-0000-4000-8000-000000000000' });
     scans.findByContent.mockResolvedValue(undefined);
     scans.insertWithFiles.mockResolvedValue(false);
-    scans.findByIdempotencyKey.mockResolvedValue(winner);
+    scans.findByIdempotencyKey.mockResolvedValueOnce(undefined).mockResolvedValueOnce(winner);
     const result = await service.receive(station, 'key-1', upload(filePart('a.img', fileData('IMG:', 5000))));
-    expect(result).toEqual({ scan: winner, created: false });
+    expect(result).toEqual({ scan: winner, created: false, notApplied: [] });
     expect(scans.findByIdempotencyKey).toHaveBeenCalledWith(station.id, 'key-1');
     await expectNothingStored();
   });
@@ -184,6 +203,7 @@ describe(IngestService.name, () => {
     const image = fileData('IMG:', 5000);
     const sidecar = fileData('SIDE', 20);
     const row = scanRow();
+    scans.findByIdempotencyKey.mockResolvedValue(undefined);
     scans.findByContent.mockResolvedValue(undefined);
     scans.insertWithFiles.mockResolvedValue(true);
     scans.findById.mockResolvedValue(row);
@@ -196,7 +216,7 @@ describe(IngestService.name, () => {
       upload({ kind: 'field', name: 'metadata', value: '{"reference":"R-1"}' }, filePart('a.img', image), filePart('a.json', sidecar)),
     );
 
-    expect(result).toEqual({ scan: row, created: true });
+    expect(result).toEqual({ scan: row, created: true, notApplied: [] });
     const contentSha256 = createHash('sha256').update(`${sha256(image)}\n${sha256(sidecar)}`).digest('hex');
     expect(scans.findByContent).toHaveBeenCalledWith(station.id, contentSha256);
     expect(scans.insertWithFiles).toHaveBeenCalledWith(

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { MetadataError, parseScanMetadata, type ScanMetadata } from '../../libs/exchange-format/src/metadata.js';
+import { unstorableCharacter, unstorableTextReason } from '../../libs/exchange-format/src/text.js';
 import { CHECK_BYTES, ConversionError, SNIFF_BYTES, type ScannerAdapter } from '../../libs/scanner-adapters/src/adapter.js';
 import type { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
 import { AuditRepository } from '../audit/audit.repository.js';
@@ -10,6 +11,8 @@ import type { StationPrincipal } from '../auth/roles.js';
 import { ApiError } from '../common/api-error.js';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { annotateLogContext } from '../logging/log-context.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { PipelineService } from '../pipeline/pipeline.service.js';
 import { ADAPTER_REGISTRY } from '../pipeline/adapters.provider.js';
 import { scanRisk } from '../review/review-priority.js';
@@ -26,7 +29,15 @@ export type UploadPart =
 export const MAX_FILES_PER_SCAN = 32;
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
 
-export const uploadResponse = z.object({ id: z.string(), status: z.enum(['received', 'converting', 'queued', 'failed']) });
+export const uploadResponse = z
+  .object({
+    id: z.string(),
+    status: z.enum(['received', 'converting', 'queued', 'failed']),
+    duplicate: z.boolean().describe('true when niix had this scan already (200): nothing new was stored'),
+    notApplied: z
+      .array(z.string())
+      .describe('metadata fields of this upload that differ from the first upload of the same files and were not applied'),
+  });
 
 interface StoredFile {
   position: number;
@@ -55,23 +66,31 @@ export class IngestService {
     private readonly pipeline: PipelineService,
     private readonly audit: AuditRepository,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
   ) {}
 
-  /** A scan this station sent before under this Idempotency-Key, checked before reading the body. */
-  async findByIdempotencyKey(station: StationPrincipal, key: string | undefined): Promise<ScanRow | undefined> {
-    if (key === undefined) return undefined;
-    if (!IDEMPOTENCY_KEY.test(key)) {
+  /** Checks the Idempotency-Key before the body is read. */
+  checkIdempotencyKey(key: string | undefined): void {
+    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
       throw ApiError.badRequest('invalid_idempotency_key', 'Idempotency-Key must be 1 to 200 letters, digits or . _ : -');
     }
-    return this.scans.findByIdempotencyKey(station.id, key);
   }
 
+  /**
+   * Stores a new scan, or answers with the earlier scan of this station that has the same files (the files
+   * identify a scan: the first upload's metadata stands, and the fields of the repeat that differ are named). An
+   * Idempotency-Key used before with other files is refused (409) naming the first scan: nothing is dropped
+   * without a word.
+   */
   async receive(
     station: StationPrincipal,
     idempotencyKey: string | undefined,
     parts: AsyncIterable<UploadPart>,
-  ): Promise<{ scan: ScanRow; created: boolean }> {
+  ): Promise<{ scan: ScanRow; created: boolean; notApplied: string[] }> {
+    this.checkIdempotencyKey(idempotencyKey);
+    const sameKey = idempotencyKey === undefined ? undefined : await this.scans.findByIdempotencyKey(station.id, idempotencyKey);
     const scanId = this.clock.newId();
+    annotateLogContext({ scanId });
     const prefix = `scans/${scanId}/`;
     const files: StoredFile[] = [];
     let metadata: ScanMetadata = {};
@@ -87,6 +106,10 @@ export class IngestService {
         }
         if (files.length >= MAX_FILES_PER_SCAN) {
           throw new ApiError(413, 'too_many_files', `a scan has at most ${MAX_FILES_PER_SCAN} files`);
+        }
+        const unstorable = unstorableCharacter(part.fileName);
+        if (unstorable) {
+          throw new ApiError(422, 'invalid_text', `the file name of file ${files.length + 1} ${unstorableTextReason(unstorable)}`);
         }
         const stored = await this.storeFile(prefix, files.length, part.fileName || `file-${files.length}`, part.stream, () => this.config.limits.maxUploadBytes - total);
         total += stored.size;
@@ -105,10 +128,10 @@ export class IngestService {
       const contentSha256 = createHash('sha256')
         .update(files.map((file) => file.sha256).join('\n'))
         .digest('hex');
-      const earlier = await this.scans.findByContent(station.id, contentSha256);
+      const earlier = sameKey ?? (await this.scans.findByContent(station.id, contentSha256));
       if (earlier) {
         await this.storage.deletePrefix(prefix);
-        return { scan: earlier, created: false };
+        return this.repeatOf(earlier, idempotencyKey, contentSha256, metadata);
       }
       const now = this.clock.now();
       const settings = await this.stations.findById(station.id);
@@ -137,7 +160,7 @@ export class IngestService {
           (idempotencyKey && (await this.scans.findByIdempotencyKey(station.id, idempotencyKey))) ||
           (await this.scans.findByContent(station.id, contentSha256));
         if (!winner) throw new Error('scan insert conflicted but no earlier scan was found');
-        return { scan: winner, created: false };
+        return this.repeatOf(winner, idempotencyKey, contentSha256, metadata);
       }
       await this.audit.record({
         actorType: 'station',
@@ -146,13 +169,25 @@ export class IngestService {
         scanId,
         detail: { files: files.map(({ name, size, sha256 }) => ({ name, size, sha256 })), adapter: identified.adapter.id },
       });
+      this.metrics.scanReceived(station.id, identified.adapter.id);
       await this.pipeline.start(scanId);
       const scan = await this.scans.findById(scanId);
-      return { scan: scan!, created: true };
+      return { scan: scan!, created: true, notApplied: [] };
     } catch (error) {
       await this.storage.deletePrefix(prefix).catch((cause: Error) => this.logger.error(`cleanup of ${prefix} failed: ${cause.message}`));
       throw error;
     }
+  }
+
+  /** The answer to an upload niix had already: the same files, or the same Idempotency-Key with the same files. */
+  private repeatOf(earlier: ScanRow, idempotencyKey: string | undefined, contentSha256: string, metadata: ScanMetadata) {
+    if (idempotencyKey !== undefined && earlier.idempotencyKey === idempotencyKey && earlier.contentSha256 !== contentSha256) {
+      throw ApiError.conflict(
+        'idempotency_key_reused',
+        `the Idempotency-Key ${idempotencyKey} was used for scan ${earlier.id} with other files: send a new scan with a new key`,
+      );
+    }
+    return { scan: earlier, created: false, notApplied: metadataDifferences(earlier.metadata, metadata) };
   }
 
   /** The adapter's cheap header check: a file it can already tell is broken is refused now, not later. */
@@ -173,7 +208,7 @@ export class IngestService {
     try {
       return parseScanMetadata(text);
     } catch (error) {
-      if (error instanceof MetadataError) throw new ApiError(422, 'invalid_metadata', error.message);
+      if (error instanceof MetadataError) throw new ApiError(422, error.code, error.message);
       throw error;
     }
   }
@@ -203,4 +238,22 @@ export class IngestService {
     }
     return { position, name, size: inspector.bytes, sha256: inspector.sha256(), objectKey, head: inspector.head() };
   }
+}
+
+/** Names of the metadata fields (`fields.<name>` for a station's free fields) whose values differ between two uploads. */
+export function metadataDifferences(first: ScanMetadata, repeat: ScanMetadata): string[] {
+  const differs = (a: unknown, b: unknown) => canonicalJson(a) !== canonicalJson(b);
+  const names = new Set([...Object.keys(first), ...Object.keys(repeat)].filter((name) => name !== 'fields'));
+  const fieldNames = new Set([...Object.keys(first.fields ?? {}), ...Object.keys(repeat.fields ?? {})]);
+  return [
+    ...[...names].filter((name) => differs(first[name as keyof ScanMetadata], repeat[name as keyof ScanMetadata])),
+    ...[...fieldNames].filter((name) => differs(first.fields?.[name], repeat.fields?.[name])).map((name) => `fields.${name}`),
+  ].sort();
+}
+
+/** JSON with object keys in order, so that values read back from jsonb compare equal to what was sent. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item && typeof item === 'object' && !Array.isArray(item) ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => a.localeCompare(b))) : item,
+  ) ?? 'undefined';
 }

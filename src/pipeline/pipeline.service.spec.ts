@@ -15,6 +15,7 @@ import { PipelineService } from './pipeline.service.js';
 import { scanRow as buildScanRow } from '../../test/builders.js';
 import { ResultsService } from '../results/results.service.js';
 import { WorklistService } from '../review/worklist.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 
 const scanRow = (overrides: Partial<ScanRow> = {}): ScanRow => buildScanRow({ id: SCAN_ID, stationId: STATION_ID, ...overrides });
 
@@ -73,7 +74,13 @@ describe(PipelineService.name, () => {
   let results: jest.Mocked<ResultsService>;
   let context: jest.Mocked<JobContext>;
   let convert: jest.Mock<ReturnType<ScannerAdapter['convert']>, Parameters<ScannerAdapter['convert']>>;
+  let metrics: MetricsService;
   let service: PipelineService;
+
+  /** The samples of a metric: labels and value. */
+  async function samples(name: string): Promise<{ labels: object; value: number }[]> {
+    return ((await metrics.registry.getSingleMetric(name)?.get())?.values ?? []).map(({ labels, value }) => ({ labels, value }));
+  }
 
   beforeEach(() => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
@@ -91,7 +98,8 @@ describe(PipelineService.name, () => {
     worklist = strictMock(WorklistService);
     // a failed scan's result goes to its station; tests assert the call (expectFailed) or its absence
     results = strictMock(ResultsService, { record: async () => ({}) as Awaited<ReturnType<ResultsService['record']>> });
-    service = new PipelineService(config, storage, new AdapterRegistry([stubAdapter(convert)]), scans, new ScanObjectsWriter(storage), queues, audit, worklist, results, clock);
+    metrics = new MetricsService();
+    service = new PipelineService(config, storage, new AdapterRegistry([stubAdapter(convert)]), scans, new ScanObjectsWriter(storage), queues, audit, worklist, results, clock, metrics);
   });
 
   afterEach(() => jest.restoreAllMocks());
@@ -158,6 +166,8 @@ describe(PipelineService.name, () => {
       await expect(service.convert({ scanId: SCAN_ID }, context)).resolves.toBeUndefined();
       expectFailed('malformed_input', 'the file ends after 12 bytes');
       expect(storage.put).not.toHaveBeenCalled();
+      expect(await samples('niix_scans_failed_total')).toEqual([{ labels: { station: STATION_ID, adapter: 'stub', code: 'malformed_input' }, value: 1 }]);
+      expect(await samples('niix_scans_converted_total')).toEqual([]);
     });
 
     it('fails the scan and stores nothing on a ConversionError from packaging (planes of different sizes)', async () => {
@@ -220,6 +230,8 @@ describe(PipelineService.name, () => {
       expect(worklist.enqueue).toHaveBeenCalledWith(expect.objectContaining({ id: SCAN_ID }));
       expect(results.record).not.toHaveBeenCalled();
       expect(context.progress).toHaveBeenLastCalledWith(100);
+      expect(await samples('niix_scans_converted_total')).toEqual([{ labels: { station: STATION_ID, adapter: 'stub' }, value: 1 }]);
+      expect(await metrics.registry.getSingleMetricAsString('niix_conversion_duration_seconds')).toContain('niix_conversion_duration_seconds_count{adapter="stub"} 1');
     });
   });
 

@@ -9,7 +9,9 @@ import type { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.j
 import { AuditRepository } from '../audit/audit.repository.js';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { type JobContext, OnJob, OnJobExhausted } from '../queue/job-handler.decorator.js';
+import { JobCrashedError } from '../queue/job-runner.js';
 import { JobName, type JobOf } from '../queue/jobs.js';
 import { QueueRepository } from '../queue/queue.repository.js';
 import { scanObjects } from '../scans/scan-objects.js';
@@ -42,6 +44,7 @@ export class PipelineService {
     private readonly worklist: WorklistService,
     private readonly results: ResultsService,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** Starts the pipeline of a newly received scan. */
@@ -86,6 +89,7 @@ export class PipelineService {
       await this.fail(scan, 'adapter_unavailable', `the scanner adapter ${scan.adapterId ?? '(none)'} is not installed on this service`);
       return;
     }
+    const started = performance.now();
     const files = await this.scans.files(scanId);
     const workDir = await mkdtemp(path.join(os.tmpdir(), `niix-convert-${scanId}-`));
     try {
@@ -124,7 +128,7 @@ export class PipelineService {
       await context.progress(80);
       await this.writer.storePackage(scanId, built.value);
       await this.scans.transition(scanId, ['converting'], { status: 'converting', manifest: built.value.manifest });
-      await this.storeRenditions(scanId, rendered.value);
+      await this.storeRenditions(scanId, rendered.value, (performance.now() - started) / 1000);
       await context.progress(100);
     } finally {
       await rm(workDir, { recursive: true, force: true });
@@ -142,13 +146,16 @@ export class PipelineService {
     await context.progress(100);
   }
 
-  private async storeRenditions(scanId: string, rendered: RenderedView[]): Promise<void> {
+  /** `seconds`: how long the whole conversion took (not known when a RenderScan resumes one). */
+  private async storeRenditions(scanId: string, rendered: RenderedView[], seconds?: number): Promise<void> {
     await this.writer.storeRenditions(scanId, rendered);
     const queued = await this.scans.transition(scanId, ['converting'], { status: 'queued', queuedAt: this.clock.now() });
     if (!queued) return;
     await this.audit.record({ actorType: 'system', actorId: 'pipeline', action: 'scan.queued', scanId });
     const scan = await this.scans.findById(scanId);
-    if (scan) await this.worklist.enqueue(scan);
+    if (!scan) return;
+    this.metrics.scanConverted(scan.stationId, scan.adapterId ?? 'none', seconds);
+    await this.worklist.enqueue(scan);
   }
 
   @OnJobExhausted(JobName.ConvertScan)
@@ -157,6 +164,10 @@ export class PipelineService {
     const scan = await this.scans.findById(scanId);
     if (!scan) return;
     this.logger.error(`scan ${scanId} failed after repeated errors: ${error.message}`);
+    if (error instanceof JobCrashedError) {
+      await this.fail(scan, 'conversion_crashed', 'converting this scan stopped the converter every time it was tried (a crash or too little memory); it is not tried again');
+      return;
+    }
     await this.fail(scan, 'internal_error', 'the scan could not be processed because of a fault in niix; operators have been alerted');
   }
 
@@ -168,6 +179,7 @@ export class PipelineService {
       failedAt: this.clock.now(),
     });
     if (failed) {
+      this.metrics.scanFailed(scan.stationId, scan.adapterId ?? 'none', code);
       await this.audit.record({ actorType: 'system', actorId: 'pipeline', action: 'scan.failed', scanId: scan.id, detail: { code, message } });
       await this.results.record(scan, 'failure', { failure: { code, message } });
       this.logger.log(`scan ${scan.id} failed: ${code}: ${message}`);

@@ -2,11 +2,25 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { type Job, Worker } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { type LogContext, withLogContext } from '../logging/log-context.js';
 import { REDIS_ENDPOINT } from '../redis/redis.module.js';
 import type { RedisEndpoint } from '../redis/redis-endpoint.js';
 import { JOB_EXHAUSTED_HANDLER, JOB_HANDLER, type JobContext } from './job-handler.decorator.js';
 import { backoffStrategy } from './backoff.js';
 import { JOB_QUEUE, JobName, QUEUE_CONCURRENCY, QUEUE_ROLE, QueueName } from './jobs.js';
+
+/** How often a job may lose its process (a crash, a kill) and be taken again before it fails for good. */
+export const MAX_STALLED_COUNT = 1;
+/** BullMQ's reason for a job failed by the stalled-job check. */
+const STALLED_LIMIT = /stalled more than allowable limit/;
+
+/** The process running a job died every time it was taken (killed, out of memory): the job fails for good. */
+export class JobCrashedError extends Error {
+  constructor(jobId: string, times: number) {
+    super(`job ${jobId} stopped its process ${times} times (a crash, a kill or no memory) and is not tried again`);
+    this.name = 'JobCrashedError';
+  }
+}
 
 type Handler = (payload: unknown, context: JobContext) => Promise<void>;
 type ExhaustedHandler = (payload: unknown, error: Error) => Promise<void>;
@@ -67,35 +81,56 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
       prefix: this.config.redis.prefix,
       concurrency: QUEUE_CONCURRENCY[queue] ?? this.config.convertConcurrency,
       lockDuration: 60_000,
+      maxStalledCount: MAX_STALLED_COUNT,
       settings: { backoffStrategy },
     });
     worker.on('error', (error) => this.logger.warn(`worker ${queue}: ${error.message}`));
     worker.on('failed', (job, error) => {
       if (!job) return;
-      const attempts = job.opts.attempts ?? 1;
-      if (job.attemptsMade < attempts) {
-        this.logger.warn(`job ${job.id} failed (attempt ${job.attemptsMade} of ${attempts}), will retry: ${error.message}`);
-        return;
-      }
-      this.logger.error(`job ${job.id} failed its last attempt: ${error.message}`);
-      const handler = this.exhausted.get(job.name as JobName);
-      if (handler) handler(job.data, error).catch((cause: Error) => this.logger.error(`after job ${job.id}: ${cause.message}`));
+      void withLogContext(logContextOf(job), async () => {
+        // A job failed for good is in the failed set; one with attempts left waits (delayed) for its retry. A job
+        // whose process died too often (BullMQ's stalled limit) is failed at once, whatever its attempts.
+        const state = await job.getState().catch(() => 'unknown');
+        const attempts = job.opts.attempts ?? 1;
+        if (state !== 'failed' && state !== 'unknown') {
+          this.logger.warn(`job ${job.id} failed (attempt ${job.attemptsMade} of ${attempts}), will retry: ${error.message}`);
+          return;
+        }
+        const cause = STALLED_LIMIT.test(error.message) ? new JobCrashedError(String(job.id), MAX_STALLED_COUNT + 1) : error;
+        this.logger.error(`job ${job.id} failed for good: ${cause.message}`);
+        const handler = this.exhausted.get(job.name as JobName);
+        if (handler) await handler(job.data, cause).catch((failure: Error) => this.logger.error(`after job ${job.id}: ${failure.message}`));
+      });
     });
     this.workers.push(worker);
     this.logger.log(`working on queue ${queue}`);
   }
 
-  private async run(job: Job): Promise<void> {
-    const name = job.name as JobName;
-    const handler = this.handlers.get(name);
-    if (!handler || JOB_QUEUE[name] !== job.queueName) throw new Error(`no handler for job ${job.name} on queue ${job.queueName}`);
-    await handler(job.data, {
-      attempt: job.attemptsMade + 1,
-      progress: (percent) => job.updateProgress(Math.round(percent)),
+  /** Runs the job's handler with the job's log context (its request id, scan and id), logging its start and end. */
+  private run(job: Job): Promise<void> {
+    return withLogContext(logContextOf(job), async () => {
+      const name = job.name as JobName;
+      const handler = this.handlers.get(name);
+      if (!handler || JOB_QUEUE[name] !== job.queueName) throw new Error(`no handler for job ${job.name} on queue ${job.queueName}`);
+      const attempt = job.attemptsMade + 1;
+      const started = performance.now();
+      this.logger.debug(`job ${job.id} started (attempt ${attempt})`);
+      await handler(job.data, { attempt, progress: (percent) => job.updateProgress(Math.round(percent)) });
+      this.logger.log(`job ${job.id} done in ${Math.round(performance.now() - started)} ms`);
     });
   }
 
   async onModuleDestroy(): Promise<void> {
     await Promise.all(this.workers.map((worker) => worker.close()));
   }
+}
+
+/** The log context of a job: the request that led to it (carried in the payload), its scan when it names one, its id. */
+function logContextOf(job: Job): LogContext {
+  const data = (job.data ?? {}) as { requestId?: unknown; scanId?: unknown };
+  return {
+    ...(typeof data.requestId === 'string' ? { requestId: data.requestId } : {}),
+    ...(typeof data.scanId === 'string' ? { scanId: data.scanId } : {}),
+    job: String(job.id),
+  };
 }

@@ -20,11 +20,16 @@ export enum JobName {
   ProjectThreat = 'project-threat',
 }
 
+/**
+ * Ids only. `requestId` is the id of the HTTP request that led to the job (set by QueueRepository.add from the
+ * request's log context, absent for work put back at start): the job's log lines carry it, so one id follows an
+ * upload through its conversion, or a verdict to its webhook.
+ */
 export interface JobPayloads {
-  [JobName.ConvertScan]: { scanId: string };
-  [JobName.RenderScan]: { scanId: string };
-  [JobName.DeliverResult]: { resultId: string };
-  [JobName.ProjectThreat]: { scanId: string };
+  [JobName.ConvertScan]: { scanId: string; requestId?: string };
+  [JobName.RenderScan]: { scanId: string; requestId?: string };
+  [JobName.DeliverResult]: { resultId: string; requestId?: string };
+  [JobName.ProjectThreat]: { scanId: string; requestId?: string };
 }
 export type JobOf<N extends JobName> = JobPayloads[N];
 

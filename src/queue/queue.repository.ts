@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { currentRequestId } from '../logging/log-context.js';
 import { REDIS_ENDPOINT } from '../redis/redis.module.js';
 import type { RedisEndpoint } from '../redis/redis-endpoint.js';
 import { JOB_QUEUE, type JobName, type JobOf, QueueName, jobId } from './jobs.js';
@@ -44,7 +45,10 @@ export class QueueRepository implements OnModuleDestroy {
     return queue;
   }
 
-  /** Enqueues the job unless a job with the same id is waiting, running or delayed; a failed one is retried. */
+  /**
+   * Enqueues the job unless a job with the same id is waiting, running or delayed; a failed one is retried. The
+   * request id of the request or job being handled goes with it (see JobPayloads).
+   */
   async add<N extends JobName>(name: N, payload: JobOf<N>, options: AddJobOptions = {}): Promise<void> {
     const queue = this.queue(JOB_QUEUE[name]);
     const id = jobId(name, payload);
@@ -53,7 +57,8 @@ export class QueueRepository implements OnModuleDestroy {
       await existing.retry('failed', options.resetAttempts ? { resetAttemptsMade: true, resetAttemptsStarted: true } : {});
       return;
     }
-    await queue.add(name, payload, {
+    const requestId = payload.requestId ?? currentRequestId();
+    await queue.add(name, requestId ? { ...payload, requestId } : payload, {
       jobId: id,
       ...(options.attempts ? { attempts: options.attempts } : {}),
       ...(options.backoff ? { backoff: options.backoff } : {}),

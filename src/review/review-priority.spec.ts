@@ -33,6 +33,18 @@ describe('review priority', () => {
     }
   });
 
+  it('keeps the decimals of a risk score: the band is decided on the exact value and the priority stays an integer', () => {
+    expect(scanRisk(0, 0.44)).toBe(0.44);
+    expect(scanRisk(0, 89.99)).toBe(89.99);
+    expect(scanRisk(20, 0.44)).toBe(20);
+    expect(scanRisk(0, 5e-324)).toBe(5e-324);
+    expect([39.999, 40, 69.5, 70, 89.99, 90, 0.44].map(riskBand)).toEqual([3, 2, 2, 1, 1, 0, 3]);
+    const deadline = at('2026-11-26T08:00:00Z');
+    expect(reviewPriority(89.99, deadline)).toBe(reviewPriority(70, deadline));
+    expect(reviewPriority(90, deadline)).toBeLessThan(reviewPriority(89.99, deadline));
+    for (const risk of [0.44, 39.999, 69.5, 89.99, 99.5]) expect(Number.isInteger(reviewPriority(risk, deadline))).toBe(true);
+  });
+
   it('takes the higher of station and declaration risk, clamped to 0..100', () => {
     expect(scanRisk(20, 85)).toBe(85);
     expect(scanRisk(60, undefined)).toBe(60);

@@ -6,6 +6,7 @@ import { AuditRepository } from '../audit/audit.repository.js';
 import type { UserPrincipal } from '../auth/roles.js';
 import { ApiError } from '../common/api-error.js';
 import { Clock } from '../common/clock.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { ResultsService } from '../results/results.service.js';
 import { ScanRepository, type ScanRow } from '../scans/scan.repository.js';
 import { ReviewQueueRepository } from './review-queue.repository.js';
@@ -40,6 +41,7 @@ export class VerdictService {
     private readonly results: ResultsService,
     private readonly audit: AuditRepository,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
   ) {}
 
   async decide(analyst: UserPrincipal, scanId: string, body: z.infer<typeof verdictBody>): Promise<z.infer<typeof verdictResponse>> {
@@ -58,6 +60,7 @@ export class VerdictService {
       now,
     );
     if (!recorded) throw ApiError.conflict('claim_closed', 'this claim has a verdict already');
+    this.metrics.verdict(scan.pool, claim.stage, body.decision, (now.getTime() - claim.claimedAt.getTime()) / 1000);
     await this.audit.record({
       actorType: 'user',
       actorId: analyst.id,
@@ -89,7 +92,8 @@ export class VerdictService {
   /** The last verdict is the final one; the station gets it as its result. */
   private async finalise(scan: ScanRow, verdicts: VerdictRow[]): Promise<void> {
     const final = verdicts[verdicts.length - 1];
-    await this.scans.transition(scan.id, ['queued'], { status: 'decided', decidedAt: final.decidedAt });
+    const decided = await this.scans.transition(scan.id, ['queued'], { status: 'decided', decidedAt: final.decidedAt });
+    if (decided && scan.queuedAt) this.metrics.decided(scan.pool, (final.decidedAt.getTime() - scan.queuedAt.getTime()) / 1000);
     await this.recordResult(scan, verdicts);
   }
 

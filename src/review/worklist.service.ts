@@ -56,6 +56,8 @@ export const statsResponse = z.object({
   recent: z.array(z.object({ scanId: z.string(), pool: z.string(), decidedAt: z.string(), decisionSeconds: z.number().nullable(), late: z.boolean() })),
 });
 
+export type PoolOverview = z.infer<typeof statsResponse>['pools'][number];
+
 const RESERVATION_MS = 120_000;
 const MAX_SKIPPED = 25;
 const RECONCILE_EVERY_MS = 60_000;
@@ -192,33 +194,10 @@ export class WorklistService implements OnApplicationBootstrap, OnModuleDestroy 
 
   async stats(): Promise<z.infer<typeof statsResponse>> {
     const now = this.clock.now();
-    const hourAgo = new Date(now.getTime() - 3600_000);
-    const [pools, figures, holders, recent] = await Promise.all([
-      this.review.pools(),
-      this.review.poolFigures(now),
-      this.review.openClaims(),
-      this.review.recentDecisions(hourAgo, 500),
-    ]);
-    const names = [...new Set([...pools.map((pool) => pool.name), ...figures.map((figure) => figure.pool)])].sort();
+    const [holders, recent] = await Promise.all([this.review.openClaims(), this.review.recentDecisions(new Date(now.getTime() - 3600_000), 500)]);
     return {
       at: now.toISOString(),
-      pools: await Promise.all(
-        names.map(async (pool) => {
-          const depth = await this.queue.depth(pool);
-          const figure = figures.find((candidate) => candidate.pool === pool);
-          const decided = recent.filter((row) => row.pool === pool);
-          return {
-            pool,
-            waiting: depth.waiting,
-            held: depth.held,
-            oldestQueuedAt: figure?.oldestQueuedAt?.toISOString() ?? null,
-            oldestWaitSeconds: figure?.oldestQueuedAt ? Math.round((now.getTime() - figure.oldestQueuedAt.getTime()) / 1000) : null,
-            slaBreaches: figure?.overdue ?? 0,
-            decidedLastHour: decided.length,
-            decidedLateLastHour: decided.filter((row) => row.slaDeadline && row.decidedAt && row.decidedAt > row.slaDeadline).length,
-          };
-        }),
-      ),
+      pools: await this.pools(now, recent),
       holders: holders.map((holder) => ({
         claimId: holder.claimId,
         scanId: holder.scanId,
@@ -236,6 +215,34 @@ export class WorklistService implements OnApplicationBootstrap, OnModuleDestroy 
         late: Boolean(row.slaDeadline && row.decidedAt && row.decidedAt > row.slaDeadline),
       })),
     };
+  }
+
+  /** Per pool now: depth, held, oldest wait, SLA breaches, decided in the last hour (the supervisor's overview; also the metrics' pool gauges). */
+  async poolOverview(): Promise<PoolOverview[]> {
+    const now = this.clock.now();
+    return this.pools(now, await this.review.recentDecisions(new Date(now.getTime() - 3600_000), 500));
+  }
+
+  private async pools(now: Date, recent: Awaited<ReturnType<ReviewRepository['recentDecisions']>>): Promise<PoolOverview[]> {
+    const [pools, figures] = await Promise.all([this.review.pools(), this.review.poolFigures(now)]);
+    const names = [...new Set([...pools.map((pool) => pool.name), ...figures.map((figure) => figure.pool)])].sort();
+    return Promise.all(
+      names.map(async (pool) => {
+        const depth = await this.queue.depth(pool);
+        const figure = figures.find((candidate) => candidate.pool === pool);
+        const decided = recent.filter((row) => row.pool === pool);
+        return {
+          pool,
+          waiting: depth.waiting,
+          held: depth.held,
+          oldestQueuedAt: figure?.oldestQueuedAt?.toISOString() ?? null,
+          oldestWaitSeconds: figure?.oldestQueuedAt ? Math.round((now.getTime() - figure.oldestQueuedAt.getTime()) / 1000) : null,
+          slaBreaches: figure?.overdue ?? 0,
+          decidedLastHour: decided.length,
+          decidedLateLastHour: decided.filter((row) => row.slaDeadline && row.decidedAt && row.decidedAt > row.slaDeadline).length,
+        };
+      }),
+    );
   }
 
   /** The claim, if it is this analyst's and still open; 404 / 409 otherwise. */

@@ -17,7 +17,8 @@ export const createStationBody = z.object({
   callbackUrl: z
     .string()
     .url()
-    .refine((value) => /^https?:$/.test(new URL(value).protocol), 'an http or https URL')
+    // zod runs this refinement even when .url() has failed: it must not throw on a value that is no URL.
+    .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'an http or https URL')
     .optional(),
   pool: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/).default('central').describe('the analyst pool its scans go to'),
   slaSeconds: z.number().int().min(30).max(7 * 24 * 3600).default(600).describe('time from receipt to a final verdict'),

@@ -1,15 +1,15 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { FilesystemStorage } from './filesystem.storage.js';
-import { OBJECT_STORAGE, type ObjectStorage } from './object-storage.js';
+import { OBJECT_STORAGE, type ObjectStorage, withStorageFaults } from './object-storage.js';
 import { S3Storage } from './s3.storage.js';
 
 /** Builds the ObjectStorage driver the configuration names. Tests may override OBJECT_STORAGE. */
 export async function createObjectStorage(config: AppConfig): Promise<ObjectStorage> {
-  if (config.storage.kind === 'filesystem') return new FilesystemStorage(config.storage.dir);
+  if (config.storage.kind === 'filesystem') return withStorageFaults(new FilesystemStorage(config.storage.dir));
   const storage = new S3Storage(config.storage);
   await storage.ensureBucket();
-  return storage;
+  return withStorageFaults(storage);
 }
 
 @Global()

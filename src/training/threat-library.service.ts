@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { z } from 'zod';
+import { findUnstorableText, unstorableTextReason } from '../../libs/exchange-format/src/text.js';
 import { THREAT_CATEGORIES, type ThreatCategory } from '../../libs/exchange-format/src/verdict.js';
 import { decodeGrey, RasterError } from '../../libs/imaging/src/raster.js';
 import { STARTER_THREAT_ITEM_KEYS, starterThreatItems } from '../../libs/imaging/src/synthetic/threat-items.js';
@@ -120,6 +121,11 @@ export class ThreatLibraryService implements OnApplicationBootstrap {
         part.data.catch(() => undefined);
         throw ApiError.badRequest('unexpected_part', `unexpected file part ${part.name}: send high, low and optionally mask`);
       }
+    }
+    const unstorable = findUnstorableText(fields);
+    if (unstorable) {
+      const subject = unstorable.inKey ? 'a field name' : `the field "${unstorable.path.join('.')}"`;
+      throw new ApiError(422, 'invalid_text', `${subject} ${unstorableTextReason(unstorable)}`);
     }
     const parsed = uploadFields.safeParse(fields);
     if (!parsed.success) {

@@ -22,13 +22,16 @@ const TYPES: Record<string, string> = {
 
 /** Paths that belong to the service, never to the web app (an unknown one stays a JSON 404). */
 function isServicePath(pathname: string): boolean {
-  return ['/api', '/health'].some((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`));
+  return ['/api', '/health', '/metrics'].some((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`));
 }
 
 /**
- * Serves the web app at `/` from the same origin as the API: the files of web/dist (hashed assets/ are
- * immutable), and index.html for any other GET path (the app routes itself). /api and /health stay the service's.
- * When the app was not built, pages answer 503 with a JSON error saying how to build it.
+ * Serves the web app from the same origin as the API. The rule: `/` is the app (index.html), and a GET of a file
+ * that exists in web/dist is that file (hashed assets/ are immutable); nothing else is the web app's. The app
+ * routes its screens in the fragment (`/#/analyst`, `/#/supervisor`, ...), which never reaches the server, so any
+ * other path (`/foo.php`, `/analyst/x`, `/metricsx`) is the service's JSON 404, as is every unknown path under
+ * /api, /health and /metrics, whatever the method. When the app was not built, `/` answers 503 with a JSON error
+ * saying how to build it.
  *
  * Plain fs streams rather than @fastify/static: that plugin pulls in an ESM-only dependency (content-disposition)
  * that the CommonJS jest run of the end-to-end tests cannot load, and the app is a handful of files.
@@ -48,10 +51,13 @@ export function registerWebApp(app: NestFastifyApplication, root = WEB_DIST_DIR)
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const pathname = request.url.split('?')[0];
     if (isServicePath(pathname)) return reply.callNotFound();
-    if (!existsSync(path.join(root, 'index.html'))) {
-      return reply.status(503).type('application/json').send({
-        error: { code: 'web_app_not_built', message: 'the web app is not built: run `npm run build` (or `npm run build:web`), then reload' },
-      });
+    if (pathname === '/') {
+      if (!existsSync(path.join(root, 'index.html'))) {
+        return reply.status(503).type('application/json').send({
+          error: { code: 'web_app_not_built', message: 'the web app is not built: run `npm run build` (or `npm run build:web`), then reload' },
+        });
+      }
+      return send(reply, 'index.html', 'no-cache');
     }
     let relative: string;
     try {
@@ -64,9 +70,8 @@ export function registerWebApp(app: NestFastifyApplication, root = WEB_DIST_DIR)
       if (file.startsWith(root + path.sep) && existsSync(file) && statSync(file).isFile()) {
         return send(reply, relative, relative.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
       }
-      if (relative.startsWith('assets/')) return reply.callNotFound();
     }
-    return send(reply, 'index.html', 'no-cache');
+    return reply.callNotFound();
   };
   fastify.get('/', handler);
   fastify.get('/*', handler);

@@ -82,9 +82,11 @@ describe('analyst workstation in the browser', () => {
   }
 
   it('serves the app at / and keeps /api JSON', async () => {
-    const index = await fetch(`${service.url}/analyst/anything`);
+    const index = await fetch(`${service.url}/`);
     expect(index.status).toBe(200);
     expect(await index.text()).toContain('<div id="app">');
+    // the screens are routed in the fragment (/#/analyst): other paths are not the app's
+    expect((await fetch(`${service.url}/analyst/anything`)).status).toBe(404);
     const unknown = await fetch(`${service.url}/api/v1/no-such-route`);
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ error: { code: 'route_not_found' } });

@@ -53,6 +53,32 @@ describe('parseScanMetadata', () => {
     expect(errorOf([1, 2]).message).toBe('metadata must be a JSON object');
   });
 
+  it('refuses text niix cannot store (NUL, lone surrogates) anywhere, keys included, before the schema', () => {
+    expect(errorOf({ containers: ['ok', 'CSQU\u00003054383'] })).toMatchObject({
+      code: 'invalid_text',
+      field: 'containers[1]',
+      message: expect.stringMatching(/^metadata field "containers\[1\]" has a NUL character \(U\+0000\) at position 4;/),
+    });
+    expect(errorOf({ fields: { ['lane\ud800']: 1 } })).toMatchObject({ code: 'invalid_text', field: 'fields', message: expect.stringContaining('"fields" has a key that has a lone surrogate (U+D800)') });
+    expect(errorOf({ ['\u0000']: 1 })).toMatchObject({ code: 'invalid_text', field: null, message: expect.stringMatching(/^metadata has a field name that has a NUL/) });
+    expect(errorOf('{"reference": "\\udc00' + 'x'.repeat(300) + '"}')).toMatchObject({ code: 'invalid_text', field: 'reference' });
+    expect(errorOf({ riskScore: 500 }).code).toBe('invalid_metadata');
+  });
+
+  it('refuses a free field named __proto__ (zod would drop it silently)', () => {
+    expect(errorOf(JSON.parse('{"fields": {"lane": 2, "__proto__": "x"}}'))).toMatchObject({
+      code: 'invalid_metadata',
+      field: 'fields.__proto__',
+      message: 'metadata field "fields.__proto__" must not be named "__proto__"',
+    });
+    expect(parseScanMetadata({ fields: { constructor: 'c', toString: 1 } }).fields).toEqual({ constructor: 'c', toString: 1 });
+  });
+
+  it('counts characters as code points and keeps decimals', () => {
+    expect(parseScanMetadata({ reference: '\u{1f600}'.repeat(200), riskScore: 0.44 })).toEqual({ reference: '\u{1f600}'.repeat(200), riskScore: 0.44 });
+    expect(errorOf({ reference: '\u{1f600}'.repeat(201) }).field).toBe('reference');
+  });
+
   it('limits fields to 100 keys', () => {
     const fields = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`f${i}`, i]));
     expect(errorOf({ fields }).message).toBe('metadata field "fields" must have at most 100 fields');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isValidContainerNumber, normaliseContainerNumber } from './iso6346.js';
 import type { Conveyance } from './manifest.js';
+import { findUnstorableText, unstorableTextReason } from './text.js';
 
 /**
  * The `metadata` JSON a station sends beside the vendor files of one upload: what was scanned (containers,
@@ -39,27 +40,41 @@ export const scanMetadataSchema = z.strictObject({
   reference: nonEmptyText.optional(),
   declaredGoods: text.optional(),
   fields: z
-    .record(
+    .preprocess(
+      (fields, context) => {
+        // zod drops a record key named __proto__ without a word (a JavaScript object cannot hold it as data): refuse it.
+        if (typeof fields === 'object' && fields !== null && Object.hasOwn(fields, '__proto__')) {
+          context.addIssue({ code: 'custom', message: 'must not be named "__proto__"', path: ['__proto__'], input: fields });
+        }
+        return fields;
+      },
       z
-        .string()
-        .min(1, 'must have a non-empty name')
-        .max(METADATA_LIMITS.fieldKey, `must have a name of at most ${METADATA_LIMITS.fieldKey} characters`),
-      fieldValue,
+        .record(
+          z
+            .string()
+            .min(1, 'must have a non-empty name')
+            .max(METADATA_LIMITS.fieldKey, `must have a name of at most ${METADATA_LIMITS.fieldKey} characters`),
+          fieldValue,
+        )
+        .refine((fields) => Object.keys(fields).length <= METADATA_LIMITS.fieldKeys, {
+          message: `must have at most ${METADATA_LIMITS.fieldKeys} fields`,
+        }),
     )
-    .refine((fields) => Object.keys(fields).length <= METADATA_LIMITS.fieldKeys, {
-      message: `must have at most ${METADATA_LIMITS.fieldKeys} fields`,
-    })
     .optional(),
 });
 export type ScanMetadata = z.infer<typeof scanMetadataSchema>;
 
 export const SCAN_METADATA_KEYS = Object.keys(scanMetadataSchema.shape) as (keyof ScanMetadata)[];
 
-/** The metadata is not acceptable. `field` is the path of the first wrong value (`containers[2]`), or null. */
+/**
+ * The metadata is not acceptable. `field` is the path of the first wrong value (`containers[2]`), or null.
+ * `code`: `invalid_text` when a string holds text niix cannot store (see text.ts), else `invalid_metadata`.
+ */
 export class MetadataError extends Error {
   constructor(
     message: string,
     readonly field: string | null,
+    readonly code: 'invalid_metadata' | 'invalid_text' = 'invalid_metadata',
   ) {
     super(message);
     this.name = 'MetadataError';
@@ -97,7 +112,8 @@ function sentence(issue: z.core.$ZodIssue): { field: string | null; message: str
 
 /**
  * Parses the metadata of an upload: a parsed JSON value, or the JSON text itself (as a multipart field carries
- * it). `undefined` and empty text mean no metadata. Throws a MetadataError naming the first wrong field.
+ * it). `undefined` and empty text mean no metadata. Throws a MetadataError naming the first wrong field; text niix
+ * cannot store (a NUL character, a lone surrogate) anywhere in it, keys included, is checked first.
  */
 export function parseScanMetadata(json: unknown): ScanMetadata {
   let value = json;
@@ -109,6 +125,18 @@ export function parseScanMetadata(json: unknown): ScanMetadata {
     } catch (error) {
       throw new MetadataError(`metadata is not valid JSON: ${(error as Error).message}`, null);
     }
+  }
+  const unstorable = findUnstorableText(value);
+  if (unstorable) {
+    const field = pathText(unstorable.path);
+    const subject = unstorable.inKey
+      ? field
+        ? `metadata field "${field}" has a key that`
+        : 'metadata has a field name that'
+      : field
+        ? `metadata field "${field}"`
+        : 'metadata';
+    throw new MetadataError(`${subject} ${unstorableTextReason(unstorable)}`, field || null, 'invalid_text');
   }
   const result = scanMetadataSchema.safeParse(value);
   if (result.success) return result.data;

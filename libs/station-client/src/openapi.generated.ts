@@ -389,12 +389,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Upload a scan: vendor file(s) plus optional metadata; 202 new, 200 when sent before */
+        /** Upload a scan: vendor file(s) plus optional metadata; 202 new, 200 when sent before (duplicate), 409 for a key reused with other files */
         post: {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description the same key again returns the first scan instead of a second one */
+                    /** @description the same key with the same files returns the first scan (200); with other files, 409 idempotency_key_reused */
                     "Idempotency-Key"?: string;
                 };
                 path?: never;
@@ -424,6 +424,10 @@ export interface paths {
                             id: string;
                             /** @enum {string} */
                             status: "received" | "converting" | "queued" | "failed";
+                            /** @description true when niix had this scan already (200): nothing new was stored */
+                            duplicate: boolean;
+                            /** @description metadata fields of this upload that differ from the first upload of the same files and were not applied */
+                            notApplied: string[];
                         };
                     };
                 };
@@ -437,8 +441,19 @@ export interface paths {
                             id: string;
                             /** @enum {string} */
                             status: "received" | "converting" | "queued" | "failed";
+                            /** @description true when niix had this scan already (200): nothing new was stored */
+                            duplicate: boolean;
+                            /** @description metadata fields of this upload that differ from the first upload of the same files and were not applied */
+                            notApplied: string[];
                         };
                     };
+                };
+                /** @description idempotency_key_reused: the key was used before for a scan with other files */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
                 /** @description an error */
                 default: {

@@ -18,7 +18,7 @@ export interface UploadScanRequest {
   files: UploadFile[];
   /** Declarations, containers, licence plates, risk score, the station's reference, free fields. */
   metadata?: ScanMetadata;
-  /** Makes retries safe: the same key again returns the first scan. Generated when not given. */
+  /** Makes retries safe: the same key with the same files returns the first scan (other files: 409). Generated when not given. */
   idempotencyKey?: string;
 }
 
@@ -27,6 +27,8 @@ export interface UploadScanResult {
   status: ScanStatus;
   /** true when niix had this scan already (same Idempotency-Key, or same files from this station): HTTP 200. */
   duplicate: boolean;
+  /** For a duplicate: the metadata fields of this upload that differ from the first one and were not applied. */
+  notApplied: string[];
   /** The Idempotency-Key the upload was sent with; keep it to repeat the upload safely later. */
   idempotencyKey: string;
 }
@@ -97,7 +99,7 @@ export class StationClient {
       }),
     );
     const answer = required(data, response);
-    return { id: answer.id, status: answer.status, duplicate: response.status === 200, idempotencyKey };
+    return { id: answer.id, status: answer.status, duplicate: answer.duplicate, notApplied: answer.notApplied, idempotencyKey };
   }
 
   /** The scan: status, progress while converting, manifest once converted, failure { code, message } if failed. */
