@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { ConfigError } from '../config/config.js';
 import { SecretScrubber } from './secret-scrubber.js';
 
@@ -7,11 +8,16 @@ import { SecretScrubber } from './secret-scrubber.js';
  * the secrets of the environment (a refused value is echoed in a ConfigError).
  */
 export function startFailureMessage(error: unknown, env: NodeJS.ProcessEnv): string {
-  let message = error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
-  let cause = error instanceof Error ? error.cause : undefined;
+  let message = error instanceof ConfigError ? error.message : isError(error) ? (error.stack ?? error.message) : String(error);
+  let cause = isError(error) ? error.cause : undefined;
   for (let depth = 0; cause !== undefined && depth < 5; depth++) {
-    message += `\ncaused by: ${cause instanceof Error ? cause.message : String(cause)}`;
-    cause = cause instanceof Error ? cause.cause : undefined;
+    message += `\ncaused by: ${isError(cause) ? cause.message : String(cause)}`;
+    cause = isError(cause) ? cause.cause : undefined;
   }
   return SecretScrubber.forEnvironment(env).scrub(message);
+}
+
+/** An Error from any realm (a driver's error may not share this module's Error constructor). */
+function isError(value: unknown): value is Error {
+  return value instanceof Error || types.isNativeError(value);
 }
