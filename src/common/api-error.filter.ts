@@ -21,6 +21,9 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; message: str
   FST_INVALID_MULTIPART_CONTENT_TYPE: { status: 415, code: 'not_multipart', message: 'send the scan as multipart/form-data' },
 };
 
+/** The multipart parser's (busboy's) own errors: a body that is not well-formed multipart, whatever the route. */
+const MALFORMED_MULTIPART = /^Multipart: Boundary not found$|unexpected end of multipart data$/i;
+
 /** How long a client is asked to wait before retrying after a 503. */
 const RETRY_AFTER_SECONDS = 30;
 
@@ -70,6 +73,12 @@ export class ApiErrorFilter implements ExceptionFilter {
       return {
         status: fastify.statusCode,
         body: { error: { code: 'bad_request', message: fastify.message ?? 'the request is not valid' } },
+      };
+    }
+    if (exception instanceof Error && MALFORMED_MULTIPART.test(exception.message)) {
+      return {
+        status: 400,
+        body: { error: { code: 'malformed_multipart', message: `the multipart body is malformed (${exception.message}): send complete parts between boundaries, as multipart/form-data` } },
       };
     }
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
