@@ -416,6 +416,16 @@ export class FuzzRunner {
     }
   }
 
+  /** The property over `bases` with up to a few mutations each (the shared first property of every adapter's fuzzing). */
+  mutatedProperty(bases: FuzzBase[]): Promise<void> {
+    return this.property(mutatedCaseArbitrary(bases), (c) => ({ files: applyMutations(bases[c.base], c.mutations), label: describeMutated(bases[c.base], c) }));
+  }
+
+  /** The property of random bytes after the first bytes of one of `bases`. */
+  randomProperty(bases: FuzzBase[]): Promise<void> {
+    return this.property(randomCaseArbitrary(bases), (c) => ({ files: applyRandom(bases[c.base], c), label: describeRandom(bases[c.base], c) }));
+  }
+
   async stop(): Promise<void> {
     await this.watch.stop();
     if (this.dir) await rm(this.dir, { recursive: true, force: true });

@@ -1,15 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  applyMutations,
-  applyRandom,
-  describeMutated,
-  describeRandom,
   FUZZ_LIMITS,
   FuzzRunner,
   fuzzTimeout,
-  mutatedCaseArbitrary,
-  randomCaseArbitrary,
   type FuzzBase,
   type FuzzFile,
 } from '../fuzz.testing.js';
@@ -64,7 +58,7 @@ describe(`${DicosAdapter.name} fuzzing`, () => {
   it(
     'converts or refuses with a ConversionError every mutated file, in bounded time and memory',
     async () => {
-      await runner.property(mutatedCaseArbitrary(bases), (c) => ({ files: applyMutations(bases[c.base], c.mutations), label: describeMutated(bases[c.base], c) }));
+      await runner.mutatedProperty(bases);
     },
     fuzzTimeout(),
   );
@@ -72,7 +66,7 @@ describe(`${DicosAdapter.name} fuzzing`, () => {
   it(
     'converts or refuses with a ConversionError random bytes after the first bytes of a real file',
     async () => {
-      await runner.property(randomCaseArbitrary(bases), (c) => ({ files: applyRandom(bases[c.base], c), label: describeRandom(bases[c.base], c) }));
+      await runner.randomProperty(bases);
     },
     fuzzTimeout(),
   );

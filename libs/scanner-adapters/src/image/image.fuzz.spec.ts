@@ -2,15 +2,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import {
-  applyMutations,
-  applyRandom,
-  describeMutated,
-  describeRandom,
   fixtureFolderFiles,
   FuzzRunner,
   fuzzTimeout,
-  mutatedCaseArbitrary,
-  randomCaseArbitrary,
   type FuzzBase,
   type FuzzFile,
 } from '../fuzz.testing.js';
@@ -74,7 +68,7 @@ describe(`${ImageAdapter.name} fuzzing`, () => {
   it(
     'converts or refuses with a ConversionError every mutated file, in bounded time and memory',
     async () => {
-      await runner.property(mutatedCaseArbitrary(bases), (c) => ({ files: applyMutations(bases[c.base], c.mutations), label: describeMutated(bases[c.base], c) }));
+      await runner.mutatedProperty(bases);
     },
     fuzzTimeout(),
   );
@@ -82,7 +76,7 @@ describe(`${ImageAdapter.name} fuzzing`, () => {
   it(
     'converts or refuses with a ConversionError random bytes after the first bytes of a real file',
     async () => {
-      await runner.property(randomCaseArbitrary(bases), (c) => ({ files: applyRandom(bases[c.base], c), label: describeRandom(bases[c.base], c) }));
+      await runner.randomProperty(bases);
     },
     fuzzTimeout(),
   );

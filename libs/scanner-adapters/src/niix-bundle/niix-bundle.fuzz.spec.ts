@@ -5,14 +5,11 @@ import { buildPackage, serialiseManifest, sha256Hex } from '../../../exchange-fo
 import { SAMPLE_ORIGINAL_BYTES, sampleBuildInput } from '../../../exchange-format/src/sample-package.testing.js';
 import {
   applyMutations,
-  applyRandom,
   describeMutated,
-  describeRandom,
   FuzzRunner,
   fuzzTimeout,
   mutatedCaseArbitrary,
   mutationArbitrary,
-  randomCaseArbitrary,
   type FuzzBase,
   type FuzzFile,
   type MutatedCase,
@@ -126,7 +123,7 @@ describe(`${NiixBundleAdapter.name} fuzzing`, () => {
   it(
     'converts or refuses with a ConversionError random bytes after the first bytes of a bundle',
     async () => {
-      await runner.property(randomCaseArbitrary([bundleBase]), (c) => ({ files: applyRandom(bundleBase, c), label: describeRandom(bundleBase, c) }));
+      await runner.randomProperty([bundleBase]);
     },
     fuzzTimeout(),
   );

@@ -1,15 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  applyMutations,
-  applyRandom,
-  describeMutated,
-  describeRandom,
   fixtureFolderFiles,
   FuzzRunner,
   fuzzTimeout,
-  mutatedCaseArbitrary,
-  randomCaseArbitrary,
   type FuzzBase,
   type FuzzFile,
 } from '../fuzz.testing.js';
@@ -103,7 +97,7 @@ describe.each(cases)('RawProfileAdapter fuzzing, profile $profile.id', ({ profil
   it(
     'converts or refuses with a ConversionError every mutated file, in bounded time and memory',
     async () => {
-      await runner.property(mutatedCaseArbitrary(bases), (c) => ({ files: applyMutations(bases[c.base], c.mutations), label: describeMutated(bases[c.base], c) }));
+      await runner.mutatedProperty(bases);
     },
     fuzzTimeout(),
   );
@@ -111,7 +105,7 @@ describe.each(cases)('RawProfileAdapter fuzzing, profile $profile.id', ({ profil
   it(
     'converts or refuses with a ConversionError random bytes after the first bytes of a real file',
     async () => {
-      await runner.property(randomCaseArbitrary(bases), (c) => ({ files: applyRandom(bases[c.base], c), label: describeRandom(bases[c.base], c) }));
+      await runner.randomProperty(bases);
     },
     fuzzTimeout(),
   );
