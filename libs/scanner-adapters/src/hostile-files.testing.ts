@@ -124,7 +124,7 @@ export function zlibZeros(prefix: Uint8Array, zeros: number): Buffer {
 // ---------------------------------------------------------------------------------------------------------------
 // PNG
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 export function pngChunk(type: string, body: Buffer): Buffer {
   const head = Buffer.alloc(8);

@@ -1,4 +1,5 @@
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
+import { PNG_SIGNATURE, pngChunk } from '../hostile-files.testing.js';
 import { conversionFailure, syntheticScan, withInputFiles } from '../raw-profile/synthetic-scan.testing.js';
 import { airEstimate, ImageAdapter } from './image.adapter.js';
 import { writeImages } from './image.writer.js';
@@ -8,14 +9,6 @@ const scan = syntheticScan({ width: 300, height: 120, views: [{ id: 'top', energ
 
 /** A tiny 8-bit RGB PNG (colour type 2), built by hand: raster.ts only writes greyscale. */
 function rgbPng(width: number, height: number, pixel: (x: number, y: number) => [number, number, number]): Buffer {
-  const chunk = (type: string, body: Buffer): Buffer => {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(body.length, 0);
-    head.write(type, 4, 'latin1');
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), body])) >>> 0, 0);
-    return Buffer.concat([head, body, crc]);
-  };
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
@@ -24,8 +17,7 @@ function rgbPng(width: number, height: number, pixel: (x: number, y: number) => 
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) rows.set(pixel(x, y), y * (1 + width * 3) + 1 + x * 3);
   }
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(rows)), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
 
