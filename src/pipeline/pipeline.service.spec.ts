@@ -2,7 +2,6 @@ import { Logger } from '@nestjs/common';
 import { strictMock, strictMockOf, strictValue } from '../../test/strict-mock.js';
 import { type Conversion, ConversionError, type ScannerAdapter } from '../../libs/scanner-adapters/src/adapter.js';
 import { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
-import { AuditRepository } from '../audit/audit.repository.js';
 import { Clock } from '../common/clock.js';
 import type { AppConfig } from '../config/config.js';
 import type { JobContext } from '../queue/job-handler.decorator.js';
@@ -69,7 +68,6 @@ describe(PipelineService.name, () => {
   let storage: jest.Mocked<ObjectStorage>;
   let scans: jest.Mocked<ScanRepository>;
   let queues: jest.Mocked<QueueRepository>;
-  let audit: jest.Mocked<AuditRepository>;
   let worklist: jest.Mocked<WorklistService>;
   let results: jest.Mocked<ResultsService>;
   let context: jest.Mocked<JobContext>;
@@ -88,7 +86,6 @@ describe(PipelineService.name, () => {
     storage = strictMockOf<ObjectStorage>('ObjectStorage', STORAGE_METHODS, {}, { kind: 'filesystem' });
     scans = strictMock(ScanRepository);
     queues = strictMock(QueueRepository);
-    audit = strictMock(AuditRepository);
     context = strictMockOf<JobContext>('JobContext', ['progress'], { progress: () => Promise.resolve() }, { attempt: 1 });
     convert = jest.fn<ReturnType<ScannerAdapter['convert']>, Parameters<ScannerAdapter['convert']>>(() => {
       throw new Error('unexpected call stub.convert');
@@ -99,7 +96,7 @@ describe(PipelineService.name, () => {
     // a failed scan's result goes to its station; tests assert the call (expectFailed) or its absence
     results = strictMock(ResultsService, { record: async () => ({}) as Awaited<ReturnType<ResultsService['record']>> });
     metrics = new MetricsService();
-    service = new PipelineService(config, storage, new AdapterRegistry([stubAdapter(convert)]), scans, new ScanObjectsWriter(storage), queues, audit, worklist, results, clock, metrics);
+    service = new PipelineService(config, storage, new AdapterRegistry([stubAdapter(convert)]), scans, new ScanObjectsWriter(storage), queues, worklist, results, clock, metrics);
   });
 
   afterEach(() => jest.restoreAllMocks());
@@ -115,20 +112,12 @@ describe(PipelineService.name, () => {
   function expectFailed(code: string, message: unknown): void {
     expect(results.record).toHaveBeenCalledTimes(1);
     expect(results.record).toHaveBeenCalledWith(expect.objectContaining({ id: SCAN_ID }), 'failure', { failure: { code, message } });
-    expect(scans.transition).toHaveBeenLastCalledWith(SCAN_ID, ['received', 'converting'], {
-      status: 'failed',
-      failureCode: code,
-      failureMessage: message,
-      failedAt: NOW,
-    });
-    expect(audit.record).toHaveBeenCalledTimes(1);
-    expect(audit.record).toHaveBeenCalledWith({
-      actorType: 'system',
-      actorId: 'pipeline',
-      action: 'scan.failed',
-      scanId: SCAN_ID,
-      detail: { code, message },
-    });
+    expect(scans.transition).toHaveBeenLastCalledWith(
+      SCAN_ID,
+      ['received', 'converting'],
+      { status: 'failed', failureCode: code, failureMessage: message, failedAt: NOW },
+      { actorType: 'system', actorId: 'pipeline', action: 'scan.failed', detail: { code, message } },
+    );
   }
 
   describe('convert', () => {
@@ -154,14 +143,12 @@ describe(PipelineService.name, () => {
     it('fails with adapter_unavailable when the adapter is not installed', async () => {
       scans.findById.mockResolvedValue(scanRow({ adapterId: 'gone' }));
       scans.transition.mockResolvedValue(true);
-      audit.record.mockResolvedValue();
       await service.convert({ scanId: SCAN_ID }, context);
       expectFailed('adapter_unavailable', 'the scanner adapter gone is not installed on this service');
     });
 
     it('fails the scan without retry and stores nothing on a ConversionError from the adapter', async () => {
       readyToConvert();
-      audit.record.mockResolvedValue();
       convert.mockRejectedValue(new ConversionError('malformed_input', 'the file ends after 12 bytes'));
       await expect(service.convert({ scanId: SCAN_ID }, context)).resolves.toBeUndefined();
       expectFailed('malformed_input', 'the file ends after 12 bytes');
@@ -172,7 +159,6 @@ describe(PipelineService.name, () => {
 
     it('fails the scan and stores nothing on a ConversionError from packaging (planes of different sizes)', async () => {
       readyToConvert();
-      audit.record.mockResolvedValue();
       convert.mockResolvedValue(conversion(WIDTH * HEIGHT - 1));
       await expect(service.convert({ scanId: SCAN_ID }, context)).resolves.toBeUndefined();
       expectFailed('incomplete_scan', expect.stringContaining('the planes of one view must have the same size'));
@@ -186,13 +172,11 @@ describe(PipelineService.name, () => {
       await expect(service.convert({ scanId: SCAN_ID }, context)).rejects.toBe(fault);
       expect(scans.transition).toHaveBeenCalledTimes(1);
       expect(scans.transition).toHaveBeenCalledWith(SCAN_ID, ['received', 'converting'], { status: 'converting', convertingAt: NOW });
-      expect(audit.record).not.toHaveBeenCalled();
     });
 
     it('downloads the originals, stores package and renditions, ends queued with one audit event and enters the work pool', async () => {
       readyToConvert();
       worklist.enqueue.mockResolvedValue();
-      audit.record.mockResolvedValue();
       storage.put.mockResolvedValue();
       convert.mockResolvedValue(conversion());
 
@@ -223,9 +207,7 @@ describe(PipelineService.name, () => {
       const manifest = scans.transition.mock.calls[1][2].manifest as { scanId: string; views: { id: string; width: number }[] };
       expect(manifest.scanId).toBe(SCAN_ID);
       expect(manifest.views.map((view) => [view.id, view.width])).toEqual([['top', WIDTH]]);
-      expect(scans.transition).toHaveBeenLastCalledWith(SCAN_ID, ['converting'], { status: 'queued', queuedAt: NOW });
-      expect(audit.record).toHaveBeenCalledTimes(1);
-      expect(audit.record).toHaveBeenCalledWith({ actorType: 'system', actorId: 'pipeline', action: 'scan.queued', scanId: SCAN_ID });
+      expect(scans.transition).toHaveBeenLastCalledWith(SCAN_ID, ['converting'], { status: 'queued', queuedAt: NOW }, { actorType: 'system', actorId: 'pipeline', action: 'scan.queued' });
       expect(worklist.enqueue).toHaveBeenCalledTimes(1);
       expect(worklist.enqueue).toHaveBeenCalledWith(expect.objectContaining({ id: SCAN_ID }));
       expect(results.record).not.toHaveBeenCalled();
@@ -267,7 +249,6 @@ describe(PipelineService.name, () => {
     it('fails the scan as internal_error with a sentence that reveals no internals', async () => {
       scans.findById.mockResolvedValue(scanRow({ status: 'converting' }));
       scans.transition.mockResolvedValue(true);
-      audit.record.mockResolvedValue();
       await service.exhausted({ scanId: SCAN_ID }, new Error('connect ECONNREFUSED 10.0.0.7:9000'));
       const message = scans.transition.mock.calls[0][2].failureMessage!;
       expectFailed('internal_error', message);

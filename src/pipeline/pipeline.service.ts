@@ -6,7 +6,6 @@ import { buildPackage, readPackage } from '../../libs/exchange-format/src/packag
 import type { ScanMetadata } from '../../libs/exchange-format/src/metadata.js';
 import { type Conversion, ConversionError } from '../../libs/scanner-adapters/src/adapter.js';
 import type { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
-import { AuditRepository } from '../audit/audit.repository.js';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -40,7 +39,6 @@ export class PipelineService {
     private readonly scans: ScanRepository,
     private readonly writer: ScanObjectsWriter,
     private readonly queues: QueueRepository,
-    private readonly audit: AuditRepository,
     private readonly worklist: WorklistService,
     private readonly results: ResultsService,
     private readonly clock: Clock,
@@ -149,9 +147,8 @@ export class PipelineService {
   /** `seconds`: how long the whole conversion took (not known when a RenderScan resumes one). */
   private async storeRenditions(scanId: string, rendered: RenderedView[], seconds?: number): Promise<void> {
     await this.writer.storeRenditions(scanId, rendered);
-    const queued = await this.scans.transition(scanId, ['converting'], { status: 'queued', queuedAt: this.clock.now() });
+    const queued = await this.scans.transition(scanId, ['converting'], { status: 'queued', queuedAt: this.clock.now() }, { actorType: 'system', actorId: 'pipeline', action: 'scan.queued' });
     if (!queued) return;
-    await this.audit.record({ actorType: 'system', actorId: 'pipeline', action: 'scan.queued', scanId });
     const scan = await this.scans.findById(scanId);
     if (!scan) return;
     this.metrics.scanConverted(scan.stationId, scan.adapterId ?? 'none', seconds);
@@ -172,15 +169,14 @@ export class PipelineService {
   }
 
   private async fail(scan: ScanRow, code: string, message: string): Promise<void> {
-    const failed = await this.scans.transition(scan.id, ['received', 'converting'], {
-      status: 'failed',
-      failureCode: code,
-      failureMessage: message,
-      failedAt: this.clock.now(),
-    });
+    const failed = await this.scans.transition(
+      scan.id,
+      ['received', 'converting'],
+      { status: 'failed', failureCode: code, failureMessage: message, failedAt: this.clock.now() },
+      { actorType: 'system', actorId: 'pipeline', action: 'scan.failed', detail: { code, message } },
+    );
     if (failed) {
       this.metrics.scanFailed(scan.stationId, scan.adapterId ?? 'none', code);
-      await this.audit.record({ actorType: 'system', actorId: 'pipeline', action: 'scan.failed', scanId: scan.id, detail: { code, message } });
       await this.results.record(scan, 'failure', { failure: { code, message } });
       this.logger.log(`scan ${scan.id} failed: ${code}: ${message}`);
     }

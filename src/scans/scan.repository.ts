@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { DATABASE } from '../database/database.module.js';
 import type { Database } from '../database/database.js';
-import { type ScanStatus, type TrainingScanStatus, results, scanFiles, scans } from '../database/schema.js';
+import { type ScanStatus, type TrainingScanStatus, auditEvents, results, scanFiles, scans } from '../database/schema.js';
 
 export type ScanRow = typeof scans.$inferSelect;
 export type ScanFileRow = typeof scanFiles.$inferSelect;
@@ -51,14 +51,30 @@ export class ScanRepository {
     return this.database.db.select().from(scanFiles).where(eq(scanFiles.scanId, scanId)).orderBy(asc(scanFiles.position));
   }
 
-  /** Moves the scan to `to` only from one of `from`; false when it was in another state. */
-  async transition(id: string, from: (ScanStatus | TrainingScanStatus)[], to: Partial<typeof scans.$inferInsert> & { status: ScanStatus | TrainingScanStatus }): Promise<boolean> {
-    const rows = await this.database.db
-      .update(scans)
-      .set(to)
-      .where(and(eq(scans.id, id), inArray(scans.status, from)))
-      .returning({ id: scans.id });
-    return rows.length === 1;
+  /**
+   * Moves the scan to `to` only from one of `from`; false when it was in another state. `audit`, when given, is
+   * recorded in the same transaction, so that whoever sees the new state also finds its audit event.
+   */
+  async transition(
+    id: string,
+    from: (ScanStatus | TrainingScanStatus)[],
+    to: Partial<typeof scans.$inferInsert> & { status: ScanStatus | TrainingScanStatus },
+    audit?: Omit<typeof auditEvents.$inferInsert, 'id' | 'at' | 'scanId'>,
+  ): Promise<boolean> {
+    const apply = async (db: Pick<Database['db'], 'update'>): Promise<boolean> => {
+      const rows = await db
+        .update(scans)
+        .set(to)
+        .where(and(eq(scans.id, id), inArray(scans.status, from)))
+        .returning({ id: scans.id });
+      return rows.length === 1;
+    };
+    if (!audit) return apply(this.database.db);
+    return this.database.db.transaction(async (tx) => {
+      if (!(await apply(tx))) return false;
+      await tx.insert(auditEvents).values({ ...audit, scanId: id });
+      return true;
+    });
   }
 
   // Live work only: training scans (purpose `training`) never enter the pipeline's, the pool's or the stations' queries.
