@@ -101,7 +101,7 @@ describe('training case export as DICOS (PGlite)', () => {
       writeFileSync(where, image.data);
       return { name: image.name, path: where, size: image.data.length };
     });
-    return new DicosAdapter().convert({ files, limits: { maxPixelsPerPlane: 10_000_000 } });
+    return new DicosAdapter().convert({ files, limits: { maxPixelsPerPlane: 10_000_000, maxPixelsPerScan: 40_000_000 } });
   }
 
   beforeAll(async () => {

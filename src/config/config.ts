@@ -5,6 +5,9 @@ import { z } from 'zod';
 export const PROCESS_ROLES = ['api', 'convert', 'deliver'] as const;
 export type ProcessRole = (typeof PROCESS_ROLES)[number];
 
+/** The most pixels the image library (sharp, libvips) reads or writes in one image: 16383 x 16383. */
+export const MAX_PIXELS_IMAGE_LIBRARY = 16383 * 16383;
+
 const byteSize = z
   .string()
   .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'a size such as 500mb or 2gb')
@@ -54,13 +57,39 @@ export const environmentSchema = z
       .number()
       .int()
       .positive()
-      .default(400_000_000)
-      .describe('largest plane (width x height), checked from the headers before decoding; larger fails the scan with 413'),
+      .max(MAX_PIXELS_IMAGE_LIBRARY, `at most ${MAX_PIXELS_IMAGE_LIBRARY} (16383 x 16383, the most the image library encodes)`)
+      .default(100_000_000)
+      .describe('largest plane (width x height), checked from the headers before decoding; larger is refused with 413 too_many_pixels'),
+    NIIX_MAX_PIXELS_PER_SCAN: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(100_000_000)
+      .describe(
+        'largest scan: the pixels of all its planes (every view, every energy, a bundle\'s, a threat item\'s), checked from the headers before decoding; larger is refused with 413 too_many_pixels',
+      ),
+    NIIX_CONVERT_MEMORY: byteSize
+      .prefault('1536mb')
+      .describe('memory one conversion may take (resident size of its process); beyond it the conversion is stopped and the scan fails with resource_limit'),
     NIIX_PROFILE_DIRS: z
       .string()
       .optional()
       .meta({ description: 'extra folders of raw scanner profiles: a new scanner without code', unset: 'none', allowed: 'folders separated by `:`' }),
     NIIX_CONVERT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1).describe('conversions at once per `convert` process (each uses about one core)'),
+    NIIX_RECONCILE_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(30)
+      .describe('how often the queues are checked against the database and lost work is put back (after a Redis loss)'),
+    NIIX_JOB_LOCK_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(2)
+      .max(3600)
+      .default(60)
+      .describe('how long a job stays taken without its process renewing it: the job of a process that died is taken again after at most this time'),
     NIIX_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log').describe('least severe level that is logged'),
     NIIX_LOG_FORMAT: z.enum(['json', 'pretty']).default('json').describe('JSON lines (for log collectors) or coloured lines for development'),
     NIIX_METRICS_TOKEN: z
@@ -142,9 +171,15 @@ export interface AppConfig {
   dataDir: string;
   roles: Set<ProcessRole>;
   adminPassword?: string;
-  limits: { maxUploadBytes: number; maxPixelsPerPlane: number };
+  limits: { maxUploadBytes: number; maxPixelsPerPlane: number; maxPixelsPerScan: number };
   profileDirs: string[];
   convertConcurrency: number;
+  /** Resident memory one conversion process may take, in bytes. */
+  convertMemoryBytes: number;
+  /** How often the queues are reconciled with the database, in ms. */
+  reconcileMs: number;
+  /** BullMQ lock of a running job, in ms (a dead process's job is taken again after it). */
+  jobLockMs: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
   /** JSON lines (the default, for log collectors) or coloured lines for development. */
   logFormat: 'json' | 'pretty';
@@ -188,9 +223,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     dataDir,
     roles,
     adminPassword: e.NIIX_ADMIN_PASSWORD,
-    limits: { maxUploadBytes: e.NIIX_MAX_UPLOAD, maxPixelsPerPlane: e.NIIX_MAX_PIXELS_PER_PLANE },
+    limits: { maxUploadBytes: e.NIIX_MAX_UPLOAD, maxPixelsPerPlane: e.NIIX_MAX_PIXELS_PER_PLANE, maxPixelsPerScan: e.NIIX_MAX_PIXELS_PER_SCAN },
     profileDirs: e.NIIX_PROFILE_DIRS ? e.NIIX_PROFILE_DIRS.split(path.delimiter).map((dir) => path.resolve(dir)) : [],
     convertConcurrency: e.NIIX_CONVERT_CONCURRENCY,
+    convertMemoryBytes: e.NIIX_CONVERT_MEMORY,
+    reconcileMs: e.NIIX_RECONCILE_SECONDS * 1000,
+    jobLockMs: e.NIIX_JOB_LOCK_SECONDS * 1000,
     logLevel: e.NIIX_LOG_LEVEL,
     logFormat: e.NIIX_LOG_FORMAT,
     metricsToken: e.NIIX_METRICS_TOKEN,
@@ -216,3 +254,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
 /** Injection token of the AppConfig. */
 export const APP_CONFIG = Symbol('APP_CONFIG');
+
+/** The limits every adapter checks (ConversionLimits), from the configuration. */
+export function conversionLimits(config: Pick<AppConfig, 'limits'>): { maxPixelsPerPlane: number; maxPixelsPerScan: number } {
+  return { maxPixelsPerPlane: config.limits.maxPixelsPerPlane, maxPixelsPerScan: config.limits.maxPixelsPerScan };
+}

@@ -86,7 +86,7 @@ describe(IngestService.name, () => {
     pipeline = strictMock(PipelineService);
     audit = strictMock(AuditRepository);
     adapter.check.mockReset();
-    const config = strictValue<AppConfig>('AppConfig', { limits: { maxUploadBytes: MAX_UPLOAD, maxPixelsPerPlane: 1e6 } });
+    const config = strictValue<AppConfig>('AppConfig', { limits: { maxUploadBytes: MAX_UPLOAD, maxPixelsPerPlane: 1e6, maxPixelsPerScan: 2e6 } });
     const clock = strictMock(Clock, { now: () => NOW, newId: () => SCAN_ID });
     stations = strictMock(StationRepository, {
       findById: async () => ({ ...stationSettings }),
@@ -158,7 +158,7 @@ describe(IngestService.name, () => {
     });
     const data = fileData('IMG:', 5000);
     expect(await refusal(service.receive(station, undefined, upload(filePart('a.img', data))))).toMatchObject({ status, code });
-    expect(adapter.check).toHaveBeenCalledWith([{ name: 'a.img', size: 5000, head: data }], { maxPixelsPerPlane: 1e6 });
+    expect(adapter.check).toHaveBeenCalledWith([{ name: 'a.img', size: 5000, head: data }], { maxPixelsPerPlane: 1e6, maxPixelsPerScan: 2e6 });
     await expectNothingStored();
   });
 

@@ -10,7 +10,7 @@ import { AuditRepository } from '../audit/audit.repository.js';
 import type { StationPrincipal } from '../auth/roles.js';
 import { ApiError } from '../common/api-error.js';
 import { Clock } from '../common/clock.js';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig, conversionLimits } from '../config/config.js';
 import { annotateLogContext } from '../logging/log-context.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { PipelineService } from '../pipeline/pipeline.service.js';
@@ -195,7 +195,7 @@ export class IngestService {
     try {
       adapter.check?.(
         files.map((file) => ({ name: file.name, size: file.size, head: file.head })),
-        { maxPixelsPerPlane: this.config.limits.maxPixelsPerPlane },
+        conversionLimits(this.config),
       );
     } catch (error) {
       if (!(error instanceof ConversionError)) throw error;

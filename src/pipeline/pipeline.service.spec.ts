@@ -90,7 +90,7 @@ describe(PipelineService.name, () => {
     convert = jest.fn<ReturnType<ScannerAdapter['convert']>, Parameters<ScannerAdapter['convert']>>(() => {
       throw new Error('unexpected call stub.convert');
     });
-    const config = strictValue<AppConfig>('AppConfig', { limits: { maxUploadBytes: 1e9, maxPixelsPerPlane: 1e6 } });
+    const config = strictValue<AppConfig>('AppConfig', { limits: { maxUploadBytes: 1e9, maxPixelsPerPlane: 1e6, maxPixelsPerScan: 2e6 } });
     const clock = strictMock(Clock, { now: () => NOW });
     worklist = strictMock(WorklistService);
     // a failed scan's result goes to its station; tests assert the call (expectFailed) or its absence
@@ -185,7 +185,7 @@ describe(PipelineService.name, () => {
       expect(storage.download).toHaveBeenCalledWith(file.objectKey, expect.stringMatching(/0-lane_3_scan\.stub$/));
       expect(convert).toHaveBeenCalledWith({
         files: [{ name: file.name, path: expect.stringMatching(/0-lane_3_scan\.stub$/), size: file.size }],
-        limits: { maxPixelsPerPlane: 1e6 },
+        limits: { maxPixelsPerPlane: 1e6, maxPixelsPerScan: 2e6 },
       });
       const keys = storage.put.mock.calls.map(([key]) => key.replace(`scans/${SCAN_ID}/`, ''));
       const renditions = ['display.jpg', 'thumbnail.jpg', 'tiles.dzi', 'tiles.bin', 'tiles.json'];

@@ -7,7 +7,7 @@ import type { ScanMetadata } from '../../libs/exchange-format/src/metadata.js';
 import { type Conversion, ConversionError } from '../../libs/scanner-adapters/src/adapter.js';
 import type { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
 import { Clock } from '../common/clock.js';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig, conversionLimits } from '../config/config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { type JobContext, OnJob, OnJobExhausted } from '../queue/job-handler.decorator.js';
 import { JobCrashedError } from '../queue/job-runner.js';
@@ -100,7 +100,7 @@ export class PipelineService {
       await context.progress(10);
       let conversion: Conversion;
       try {
-        conversion = await adapter.convert({ files: inputs, limits: { maxPixelsPerPlane: this.config.limits.maxPixelsPerPlane } });
+        conversion = await adapter.convert({ files: inputs, limits: conversionLimits(this.config) });
       } catch (error) {
         if (error instanceof ConversionError) return await this.fail(scan, error.code, error.message);
         throw error;

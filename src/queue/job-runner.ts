@@ -80,7 +80,8 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
       connection: { url: this.redis.url, maxRetriesPerRequest: null },
       prefix: this.config.redis.prefix,
       concurrency: QUEUE_CONCURRENCY[queue] ?? this.config.convertConcurrency,
-      lockDuration: 60_000,
+      lockDuration: this.config.jobLockMs,
+      stalledInterval: Math.max(1000, Math.round(this.config.jobLockMs / 2)),
       maxStalledCount: MAX_STALLED_COUNT,
       settings: { backoffStrategy },
     });

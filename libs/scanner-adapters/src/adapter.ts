@@ -43,6 +43,8 @@ export interface InputFile {
 export interface ConversionLimits {
   /** Largest accepted width x height of one plane; checked from headers before decoding. */
   maxPixelsPerPlane: number;
+  /** Largest accepted sum of width x height over every plane of the scan; checked from headers before decoding. */
+  maxPixelsPerScan?: number;
 }
 
 export interface ConversionInput {
