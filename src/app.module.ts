@@ -21,6 +21,7 @@ import { MetricsController } from './metrics/metrics.controller.js';
 import { MetricsScrapeService } from './metrics/metrics-scrape.service.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { adapterRegistryProvider } from './pipeline/adapters.provider.js';
+import { ConversionProcesses } from './pipeline/conversion.process.js';
 import { PipelineService } from './pipeline/pipeline.service.js';
 import { JobRunner } from './queue/job-runner.js';
 import { QueueRepository } from './queue/queue.repository.js';
@@ -93,6 +94,7 @@ export class AppModule {
         AuthService,
         CaseRecordService,
         Clock,
+        ConversionProcesses,
         DeliveryService,
         IngestService,
         InstallationRepository,

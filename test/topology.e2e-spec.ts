@@ -129,7 +129,8 @@ describe('the one-host installation (docker/compose.yaml) as processes', () => {
     // each container's own /data and /tmp (a folder per process), and a free port per process.
     const own = path.join(workDir, replica);
     mkdirSync(path.join(own, 'tmp'), { recursive: true });
-    return { ...env, NIIX_REDIS_PREFIX: prefix, NIIX_DATA_DIR: path.join(own, 'data'), TMPDIR: path.join(own, 'tmp') };
+    // A short job lock makes the killed converter's job found within seconds rather than a minute.
+    return { ...env, NIIX_REDIS_PREFIX: prefix, NIIX_DATA_DIR: path.join(own, 'data'), TMPDIR: path.join(own, 'tmp'), NIIX_JOB_LOCK_SECONDS: '6' };
   }
 
   async function startReplica(service: NiixService, replica: string): Promise<ServiceProcess> {

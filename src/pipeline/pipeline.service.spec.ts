@@ -11,6 +11,8 @@ import { ScanObjectsWriter } from '../scans/scan-objects.writer.js';
 import { ScanRepository, type ScanFileRow, type ScanRow } from '../scans/scan.repository.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { PipelineService } from './pipeline.service.js';
+import { runConversion } from './conversion.js';
+import { ConversionMemoryError, ConversionProcessDiedError, ConversionProcesses } from './conversion.process.js';
 import { scanRow as buildScanRow } from '../../test/builders.js';
 import { ResultsService } from '../results/results.service.js';
 import { WorklistService } from '../review/worklist.service.js';
@@ -73,6 +75,7 @@ describe(PipelineService.name, () => {
   let context: jest.Mocked<JobContext>;
   let convert: jest.Mock<ReturnType<ScannerAdapter['convert']>, Parameters<ScannerAdapter['convert']>>;
   let metrics: MetricsService;
+  let processes: jest.Mocked<ConversionProcesses>;
   let service: PipelineService;
 
   /** The samples of a metric: labels and value. */
@@ -96,7 +99,10 @@ describe(PipelineService.name, () => {
     // a failed scan's result goes to its station; tests assert the call (expectFailed) or its absence
     results = strictMock(ResultsService, { record: async () => ({}) as Awaited<ReturnType<ResultsService['record']>> });
     metrics = new MetricsService();
-    service = new PipelineService(config, storage, new AdapterRegistry([stubAdapter(convert)]), scans, new ScanObjectsWriter(storage), queues, worklist, results, clock, metrics);
+    const adapters = new AdapterRegistry([stubAdapter(convert)]);
+    // the conversion process's work, run here: the stub adapter cannot cross into a real conversion process
+    processes = strictMock(ConversionProcesses, { convert: async (task) => ({ outcome: await runConversion(adapters, task), peakBytes: 0 }) });
+    service = new PipelineService(config, storage, adapters, scans, new ScanObjectsWriter(storage), queues, worklist, results, clock, metrics, processes);
   });
 
   afterEach(() => jest.restoreAllMocks());
@@ -172,6 +178,21 @@ describe(PipelineService.name, () => {
       await expect(service.convert({ scanId: SCAN_ID }, context)).rejects.toBe(fault);
       expect(scans.transition).toHaveBeenCalledTimes(1);
       expect(scans.transition).toHaveBeenCalledWith(SCAN_ID, ['received', 'converting'], { status: 'converting', convertingAt: NOW });
+    });
+
+    it('fails the scan as resource_limit, without retry, when its conversion process passed the memory limit', async () => {
+      readyToConvert();
+      processes.convert.mockRejectedValue(new ConversionMemoryError(1536 * 1024 ** 2));
+      await expect(service.convert({ scanId: SCAN_ID }, context)).resolves.toBeUndefined();
+      expectFailed('resource_limit', expect.stringContaining('more than the 1536 MB one conversion may use (NIIX_CONVERT_MEMORY)'));
+      expect(storage.put).not.toHaveBeenCalled();
+    });
+
+    it('fails the scan as conversion_crashed, without retry, when its conversion process died', async () => {
+      readyToConvert();
+      processes.convert.mockRejectedValue(new ConversionProcessDiedError('by SIGSEGV'));
+      await expect(service.convert({ scanId: SCAN_ID }, context)).resolves.toBeUndefined();
+      expectFailed('conversion_crashed', expect.stringContaining('stopped the conversion process'));
     });
 
     it('downloads the originals, stores package and renditions, ends queued with one audit event and enters the work pool', async () => {

@@ -2,9 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { buildPackage, readPackage } from '../../libs/exchange-format/src/package.js';
+import { readPackage } from '../../libs/exchange-format/src/package.js';
 import type { ScanMetadata } from '../../libs/exchange-format/src/metadata.js';
-import { type Conversion, ConversionError } from '../../libs/scanner-adapters/src/adapter.js';
 import type { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig, conversionLimits } from '../config/config.js';
@@ -20,6 +19,7 @@ import { ScanObjectsWriter, type RenderedView } from '../scans/scan-objects.writ
 import { ScanRepository, type ScanRow } from '../scans/scan.repository.js';
 import { OBJECT_STORAGE, type ObjectStorage } from '../storage/object-storage.js';
 import { ADAPTER_REGISTRY } from './adapters.provider.js';
+import { ConversionMemoryError, ConversionProcessDiedError, ConversionProcesses, type ConversionResult } from './conversion.process.js';
 
 /**
  * The machine pipeline of one scan, in one place:
@@ -43,6 +43,7 @@ export class PipelineService {
     private readonly results: ResultsService,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    private readonly processes: ConversionProcesses,
   ) {}
 
   /** Starts the pipeline of a newly received scan. */
@@ -68,10 +69,9 @@ export class PipelineService {
   }
 
   /**
-   * Vendor files → exchange package and viewer images → `queued`. The planes stay in memory: the lossless
-   * package and the renditions are made from them at the same time (decoding the package again would cost
-   * ~0.5 s per 8000 x 2500 dual-energy view). The package is stored and recorded before the renditions, so a
-   * crash in between resumes with RenderScan instead of converting again.
+   * Vendor files → exchange package and viewer images → `queued`. The conversion itself runs in a conversion
+   * process (conversion.process.ts) with a memory limit. The package is stored and recorded before the
+   * renditions, so a crash in between resumes with RenderScan instead of converting again.
    */
   @OnJob(JobName.ConvertScan)
   async convert({ scanId }: JobOf<JobName.ConvertScan>, context: JobContext): Promise<void> {
@@ -98,35 +98,34 @@ export class PipelineService {
         inputs.push({ name: file.name, path: local, size: file.size });
       }
       await context.progress(10);
-      let conversion: Conversion;
+      let result: ConversionResult;
       try {
-        conversion = await adapter.convert({ files: inputs, limits: conversionLimits(this.config) });
-      } catch (error) {
-        if (error instanceof ConversionError) return await this.fail(scan, error.code, error.message);
-        throw error;
-      }
-      await context.progress(40);
-      const [built, rendered] = await Promise.allSettled([
-        buildPackage({
+        result = await this.processes.convert({
+          adapterId: adapter.id,
+          files: inputs,
+          limits: conversionLimits(this.config),
           scanId,
           stationId: scan.stationId,
-          conversion,
-          adapter: { id: adapter.id, version: adapter.version },
-          originals: files.map((file) => ({ name: file.name, size: file.size, sha256: file.sha256, object: file.objectKey })),
           metadata: scan.metadata as ScanMetadata,
-          convertedAt: this.clock.now(),
-        }),
-        this.writer.renderViews(conversion.views),
-      ]);
-      if (built.status === 'rejected') {
-        if (built.reason instanceof ConversionError) return await this.fail(scan, built.reason.code, built.reason.message);
-        throw built.reason;
+          originals: files.map((file) => ({ name: file.name, size: file.size, sha256: file.sha256, object: file.objectKey })),
+          convertedAt: this.clock.now().toISOString(),
+        });
+      } catch (error) {
+        if (error instanceof ConversionMemoryError) {
+          return await this.fail(scan, 'resource_limit', `converting this scan took more than the ${Math.round(error.limitBytes / 1024 ** 2)} MB one conversion may use (NIIX_CONVERT_MEMORY); it is not tried again`);
+        }
+        if (error instanceof ConversionProcessDiedError) {
+          return await this.fail(scan, 'conversion_crashed', 'converting this scan stopped the conversion process (a crash in an image decoder); it is not tried again');
+        }
+        throw error;
       }
-      if (rendered.status === 'rejected') throw rendered.reason;
+      const { outcome, peakBytes } = result;
+      if (!outcome.ok) return await this.fail(scan, outcome.refused.code, outcome.refused.message);
       await context.progress(80);
-      await this.writer.storePackage(scanId, built.value);
-      await this.scans.transition(scanId, ['converting'], { status: 'converting', manifest: built.value.manifest });
-      await this.storeRenditions(scanId, rendered.value, (performance.now() - started) / 1000);
+      await this.writer.storePackage(scanId, outcome.built);
+      await this.scans.transition(scanId, ['converting'], { status: 'converting', manifest: outcome.built.manifest });
+      await this.storeRenditions(scanId, outcome.rendered, (performance.now() - started) / 1000);
+      this.logger.log(`scan ${scanId} converted by ${adapter.id}; the conversion process peaked at ${Math.round(peakBytes / 1024 ** 2)} MB`);
       await context.progress(100);
     } finally {
       await rm(workDir, { recursive: true, force: true });

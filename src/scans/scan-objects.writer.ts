@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type BuiltPackage, serialiseManifest } from '../../libs/exchange-format/src/package.js';
 import type { DeepZoomArchive } from '../../libs/imaging/src/deep-zoom.js';
-import { type PlaneSet, type ViewRenditions, renderView } from '../../libs/imaging/src/renditions.js';
 import { OBJECT_STORAGE, type ObjectStorage } from '../storage/object-storage.js';
+import { type RenderedView, renderViews } from './render-views.js';
 import { type Layer, type RenditionName, scanObjects } from './scan-objects.js';
 
-export type RenderedView = { viewId: string; renditions: ViewRenditions };
+export type { RenderedView } from './render-views.js';
 
 /**
  * Writes what a scan is made of to object storage: its exchange package and its viewer images. Used by the
@@ -23,11 +23,8 @@ export class ScanObjectsWriter {
     await this.storage.put(scanObjects.packagePart(scanId, 'manifest.json'), serialiseManifest(built.manifest), 'application/json');
   }
 
-  /** One view after the other: a view's planes and images are the largest allocation of a job. */
-  async renderViews(views: { id: string; width: number; height: number; airValue: number; planes: PlaneSet['planes'] }[]): Promise<RenderedView[]> {
-    const rendered: RenderedView[] = [];
-    for (const view of views) rendered.push({ viewId: view.id, renditions: await renderView(view) });
-    return rendered;
+  renderViews(views: Parameters<typeof renderViews>[0]): Promise<RenderedView[]> {
+    return renderViews(views);
   }
 
   async storeRenditions(scanId: string, rendered: RenderedView[]): Promise<void> {

@@ -1,0 +1,40 @@
+import { createAdapterRegistry } from '../../libs/scanner-adapters/src/index.js';
+import type { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
+import { type ConversionOutcome, type ConversionTask, runConversion } from './conversion.js';
+
+/**
+ * A conversion process: started by ConversionProcesses (conversion.process.ts) with an IPC channel, it converts
+ * one scan at a time and answers with the outcome. It ends with its parent (the channel closes).
+ *   parent → { kind: 'start', profileDirs }            once
+ *   parent → { kind: 'convert', task }                  one at a time
+ *   child  → { kind: 'ready' } | { kind: 'done', outcome } | { kind: 'fault', message, stack }
+ */
+export type ToChild = { kind: 'start'; profileDirs: string[] } | { kind: 'convert'; task: ConversionTask };
+export type FromChild = { kind: 'ready' } | { kind: 'done'; outcome: ConversionOutcome } | { kind: 'fault'; message: string; stack?: string };
+
+let adapters: AdapterRegistry | undefined;
+
+function send(message: FromChild): void {
+  process.send?.(message);
+}
+
+process.on('disconnect', () => process.exit(0));
+process.on('message', (message: ToChild) => {
+  if (message.kind === 'start') {
+    try {
+      adapters = createAdapterRegistry(message.profileDirs);
+      send({ kind: 'ready' });
+    } catch (error) {
+      send({ kind: 'fault', message: (error as Error).message });
+    }
+    return;
+  }
+  if (!adapters) {
+    send({ kind: 'fault', message: 'the conversion process was asked to convert before it started' });
+    return;
+  }
+  runConversion(adapters, message.task).then(
+    (outcome) => send({ kind: 'done', outcome }),
+    (error: Error) => send({ kind: 'fault', message: error.message, stack: error.stack }),
+  );
+});
