@@ -58,18 +58,18 @@ export const environmentSchema = z
       .int()
       .positive()
       .max(MAX_PIXELS_IMAGE_LIBRARY, `at most ${MAX_PIXELS_IMAGE_LIBRARY} (16383 x 16383, the most the image library encodes)`)
-      .default(100_000_000)
+      .default(64_000_000)
       .describe('largest plane (width x height), checked from the headers before decoding; larger is refused with 413 too_many_pixels'),
     NIIX_MAX_PIXELS_PER_SCAN: z.coerce
       .number()
       .int()
       .positive()
-      .default(100_000_000)
+      .default(64_000_000)
       .describe(
         'largest scan: the pixels of all its planes (every view, every energy, a bundle\'s, a threat item\'s), checked from the headers before decoding; larger is refused with 413 too_many_pixels',
       ),
     NIIX_CONVERT_MEMORY: byteSize
-      .prefault('1536mb')
+      .prefault('1gb')
       .describe('memory one conversion may take (resident size of its process); beyond it the conversion is stopped and the scan fails with resource_limit'),
     NIIX_PROFILE_DIRS: z
       .string()
