@@ -1,16 +1,17 @@
 import { createAdapterRegistry } from '../../libs/scanner-adapters/src/index.js';
 import type { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
-import { type ConversionOutcome, type ConversionTask, runConversion } from './conversion.js';
+import { type ConversionOutcome, type ConversionTask, type RenderingTask, runConversion, runRendering } from './conversion.js';
+import type { RenderedView } from '../scans/render-views.js';
 
 /**
  * A conversion process: started by ConversionProcesses (conversion.process.ts) with an IPC channel, it converts
  * one scan at a time and answers with the outcome. It ends with its parent (the channel closes).
  *   parent → { kind: 'start', profileDirs }            once
- *   parent → { kind: 'convert', task }                  one at a time
- *   child  → { kind: 'ready' } | { kind: 'done', outcome } | { kind: 'fault', message, stack }
+ *   parent → { kind: 'convert', task } | { kind: 'render', task }      one at a time
+ *   child  → { kind: 'ready' } | { kind: 'done', result } | { kind: 'fault', message, stack }
  */
-export type ToChild = { kind: 'start'; profileDirs: string[] } | { kind: 'convert'; task: ConversionTask };
-export type FromChild = { kind: 'ready' } | { kind: 'done'; outcome: ConversionOutcome } | { kind: 'fault'; message: string; stack?: string };
+export type ToChild = { kind: 'start'; profileDirs: string[] } | { kind: 'convert'; task: ConversionTask } | { kind: 'render'; task: RenderingTask };
+export type FromChild = { kind: 'ready' } | { kind: 'done'; result: ConversionOutcome | RenderedView[] } | { kind: 'fault'; message: string; stack?: string };
 
 let adapters: AdapterRegistry | undefined;
 
@@ -33,8 +34,9 @@ process.on('message', (message: ToChild) => {
     send({ kind: 'fault', message: 'the conversion process was asked to convert before it started' });
     return;
   }
-  runConversion(adapters, message.task).then(
-    (outcome) => send({ kind: 'done', outcome }),
+  const work = message.kind === 'convert' ? runConversion(adapters, message.task) : runRendering(message.task);
+  work.then(
+    (result) => send({ kind: 'done', result }),
     (error: Error) => send({ kind: 'fault', message: error.message, stack: error.stack }),
   );
 });

@@ -66,6 +66,25 @@ describe(ConversionProcesses.name, () => {
     expect(again.outcome.ok).toBe(true);
   });
 
+  it('renders a stored package in a child process (RenderScan), checking its parts as it reads them', async () => {
+    const pool = processes('1gb');
+    const { outcome } = await pool.convert(await task('to-render', 400, 160));
+    if (!outcome.ok) throw new Error(`refused: ${outcome.refused.message}`);
+    const parts = Object.fromEntries(
+      outcome.built.parts.map((part, index) => {
+        const local = path.join(dir, `part-${index}.png`);
+        writeFileSync(local, part.data);
+        return [part.path, local];
+      }),
+    );
+    const { rendered } = await pool.render({ manifest: outcome.built.manifest, parts });
+    expect(rendered.map((view) => view.viewId)).toEqual(['side']);
+    expect(rendered[0].renditions.tiles.index).toEqual(outcome.rendered[0].renditions.tiles.index);
+
+    writeFileSync(Object.values(parts)[0], Buffer.from('not the stored plane'));
+    await expect(pool.render({ manifest: outcome.built.manifest, parts })).rejects.toThrow(/is damaged: its sha-256/);
+  });
+
   it('answers an input it cannot convert with the adapter reason', async () => {
     const broken = await task('broken', 300, 120);
     writeFileSync(broken.files[0].path, Buffer.from('DICM is not here'));

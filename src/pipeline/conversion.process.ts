@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { FromChild, ToChild } from './conversion.child.js';
-import type { ConversionOutcome, ConversionTask } from './conversion.js';
+import type { ConversionOutcome, ConversionTask, RenderingTask } from './conversion.js';
+import type { RenderedView } from '../scans/render-views.js';
 
 /** A conversion took more memory than NIIX_CONVERT_MEMORY allows: its process was stopped. */
 export class ConversionMemoryError extends Error {
@@ -54,6 +55,11 @@ export interface ConversionResult {
   peakBytes: number;
 }
 
+export interface RenderingResult {
+  rendered: RenderedView[];
+  peakBytes: number;
+}
+
 /**
  * Conversions run in child processes, one scan per process at a time, so that decoding hostile or huge files can
  * neither stall the service's event loop nor take its memory: a process whose resident size passes
@@ -70,11 +76,22 @@ export class ConversionProcesses implements OnModuleDestroy {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   async convert(task: ConversionTask): Promise<ConversionResult> {
+    const { result, peakBytes } = await this.inProcess({ kind: 'convert', task });
+    return { outcome: result as ConversionOutcome, peakBytes };
+  }
+
+  /** RenderScan's work: a stored package's planes → viewer images, in a conversion process as well. */
+  async render(task: RenderingTask): Promise<RenderingResult> {
+    const { result, peakBytes } = await this.inProcess({ kind: 'render', task });
+    return { rendered: result as RenderedView[], peakBytes };
+  }
+
+  private async inProcess(message: Extract<ToChild, { kind: 'convert' | 'render' }>): Promise<{ result: unknown; peakBytes: number }> {
     if (this.closing) throw new Error('the service is stopping');
     const child = this.idle.pop() ?? (await this.start());
     this.running.add(child);
     try {
-      const result = await this.run(child, task);
+      const result = await this.run(child, message);
       if (result.peakBytes > this.config.convertMemoryBytes * RECYCLE_FRACTION || this.closing) child.kill('SIGKILL');
       else this.idle.push(child);
       return result;
@@ -119,9 +136,9 @@ export class ConversionProcesses implements OnModuleDestroy {
     });
   }
 
-  private run(child: ChildProcess, task: ConversionTask): Promise<ConversionResult> {
+  private run(child: ChildProcess, message: ToChild): Promise<{ result: unknown; peakBytes: number }> {
     const limit = this.config.convertMemoryBytes;
-    return new Promise<ConversionResult>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       let peakBytes = residentBytes(child.pid!) ?? 0;
       let overLimit = false;
       const watch = setInterval(() => {
@@ -139,11 +156,11 @@ export class ConversionProcesses implements OnModuleDestroy {
         child.off('exit', onExit);
         end();
       };
-      const onMessage = (message: FromChild) => {
-        if (message.kind === 'done') settle(() => resolve({ outcome: message.outcome, peakBytes }));
-        else if (message.kind === 'fault') {
-          const fault = new Error(message.message);
-          if (message.stack) fault.stack = message.stack;
+      const onMessage = (answer: FromChild) => {
+        if (answer.kind === 'done') settle(() => resolve({ result: answer.result, peakBytes }));
+        else if (answer.kind === 'fault') {
+          const fault = new Error(answer.message);
+          if (answer.stack) fault.stack = answer.stack;
           settle(() => reject(fault));
         }
       };
@@ -156,7 +173,7 @@ export class ConversionProcesses implements OnModuleDestroy {
       };
       child.on('message', onMessage);
       child.once('exit', onExit);
-      child.send({ kind: 'convert', task } satisfies ToChild);
+      child.send(message);
     });
   }
 }

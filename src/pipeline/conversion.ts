@@ -1,4 +1,5 @@
-import { type BuiltPackage, type OriginalFile, buildPackage } from '../../libs/exchange-format/src/package.js';
+import { readFile } from 'node:fs/promises';
+import { type BuiltPackage, type OriginalFile, buildPackage, readPackage } from '../../libs/exchange-format/src/package.js';
 import type { ScanMetadata } from '../../libs/exchange-format/src/metadata.js';
 import { type ConversionLimits, ConversionError, type InputFile } from '../../libs/scanner-adapters/src/adapter.js';
 import type { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
@@ -55,4 +56,21 @@ export async function runConversion(adapters: AdapterRegistry, task: ConversionT
     if (error instanceof ConversionError) return { ok: false, refused: { code: error.code, message: error.message } };
     throw error;
   }
+}
+
+/** A stored exchange package whose viewer images are missing (RenderScan): its manifest and its parts on local disk. */
+export interface RenderingTask {
+  manifest: unknown;
+  /** Local file of each part, by its path in the package. */
+  parts: Record<string, string>;
+}
+
+/** Package planes → viewer images (the package's integrity is checked as it is read). */
+export async function runRendering(task: RenderingTask): Promise<RenderedView[]> {
+  const { views } = await readPackage(task.manifest, (part) => {
+    const local = task.parts[part];
+    if (!local) throw new Error(`the package part ${part} was not handed to the conversion process`);
+    return readFile(local);
+  });
+  return renderViews(views);
 }

@@ -1,4 +1,6 @@
+import { writeFile } from 'node:fs/promises';
 import { Logger } from '@nestjs/common';
+import { buildPackage } from '../../libs/exchange-format/src/package.js';
 import { strictMock, strictMockOf, strictValue } from '../../test/strict-mock.js';
 import { type Conversion, ConversionError, type ScannerAdapter } from '../../libs/scanner-adapters/src/adapter.js';
 import { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
@@ -11,7 +13,7 @@ import { ScanObjectsWriter } from '../scans/scan-objects.writer.js';
 import { ScanRepository, type ScanFileRow, type ScanRow } from '../scans/scan.repository.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import { PipelineService } from './pipeline.service.js';
-import { runConversion } from './conversion.js';
+import { runConversion, runRendering } from './conversion.js';
 import { ConversionMemoryError, ConversionProcessDiedError, ConversionProcesses } from './conversion.process.js';
 import { scanRow as buildScanRow } from '../../test/builders.js';
 import { ResultsService } from '../results/results.service.js';
@@ -101,7 +103,10 @@ describe(PipelineService.name, () => {
     metrics = new MetricsService();
     const adapters = new AdapterRegistry([stubAdapter(convert)]);
     // the conversion process's work, run here: the stub adapter cannot cross into a real conversion process
-    processes = strictMock(ConversionProcesses, { convert: async (task) => ({ outcome: await runConversion(adapters, task), peakBytes: 0 }) });
+    processes = strictMock(ConversionProcesses, {
+      convert: async (task) => ({ outcome: await runConversion(adapters, task), peakBytes: 0 }),
+      render: async (task) => ({ rendered: await runRendering(task), peakBytes: 0 }),
+    });
     service = new PipelineService(config, storage, adapters, scans, new ScanObjectsWriter(storage), queues, worklist, results, clock, metrics, processes);
   });
 
@@ -235,6 +240,49 @@ describe(PipelineService.name, () => {
       expect(context.progress).toHaveBeenLastCalledWith(100);
       expect(await samples('niix_scans_converted_total')).toEqual([{ labels: { station: STATION_ID, adapter: 'stub' }, value: 1 }]);
       expect(await metrics.registry.getSingleMetricAsString('niix_conversion_duration_seconds')).toContain('niix_conversion_duration_seconds_count{adapter="stub"} 1');
+    });
+  });
+
+  describe('render', () => {
+    /** A scan whose package was stored and recorded before its conversion was interrupted; downloads give its parts. */
+    async function interruptedAfterPackage(): Promise<void> {
+      const built = await buildPackage({
+        scanId: SCAN_ID,
+        stationId: STATION_ID,
+        conversion: conversion(),
+        adapter: { id: 'stub', version: '1.0.0' },
+        originals: [],
+        metadata: {},
+        convertedAt: NOW,
+      });
+      scans.findById.mockResolvedValue(scanRow({ status: 'converting', manifest: built.manifest }));
+      storage.download.mockImplementation(async (key, local) => {
+        const part = built.parts.find((candidate) => key === `scans/${SCAN_ID}/package/${candidate.path}`);
+        if (!part) throw new Error(`unexpected download ${key}`);
+        await writeFile(local, part.data);
+      });
+    }
+
+    it('renders the stored package in a conversion process and ends queued', async () => {
+      await interruptedAfterPackage();
+      scans.transition.mockResolvedValue(true);
+      storage.put.mockResolvedValue();
+      worklist.enqueue.mockResolvedValue();
+      await service.render({ scanId: SCAN_ID }, context);
+      expect(processes.render).toHaveBeenCalledTimes(1);
+      const keys = storage.put.mock.calls.map(([key]) => key.replace(`scans/${SCAN_ID}/`, ''));
+      expect(keys).toContain('renditions/top/grey-display.jpg');
+      expect(keys).toContain('renditions/top/material-tiles.bin');
+      expect(scans.transition).toHaveBeenLastCalledWith(SCAN_ID, ['converting'], { status: 'queued', queuedAt: NOW }, { actorType: 'system', actorId: 'pipeline', action: 'scan.queued' });
+    });
+
+    it('fails the scan as resource_limit when rendering passes the memory limit', async () => {
+      await interruptedAfterPackage();
+      scans.transition.mockResolvedValue(true);
+      processes.render.mockRejectedValue(new ConversionMemoryError(1024 ** 3));
+      await service.render({ scanId: SCAN_ID }, context);
+      expectFailed('resource_limit', expect.stringContaining('1024 MB'));
+      expect(storage.put).not.toHaveBeenCalled();
     });
   });
 

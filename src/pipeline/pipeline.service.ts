@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { readPackage } from '../../libs/exchange-format/src/package.js';
 import type { ScanMetadata } from '../../libs/exchange-format/src/metadata.js';
 import type { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
 import { Clock } from '../common/clock.js';
@@ -111,13 +110,7 @@ export class PipelineService {
           convertedAt: this.clock.now().toISOString(),
         });
       } catch (error) {
-        if (error instanceof ConversionMemoryError) {
-          return await this.fail(scan, 'resource_limit', `converting this scan took more than the ${Math.round(error.limitBytes / 1024 ** 2)} MB one conversion may use (NIIX_CONVERT_MEMORY); it is not tried again`);
-        }
-        if (error instanceof ConversionProcessDiedError) {
-          return await this.fail(scan, 'conversion_crashed', 'converting this scan stopped the conversion process (a crash in an image decoder); it is not tried again');
-        }
-        throw error;
+        return await this.failOnProcessFault(scan, error);
       }
       const { outcome, peakBytes } = result;
       if (!outcome.ok) return await this.fail(scan, outcome.refused.code, outcome.refused.message);
@@ -137,10 +130,36 @@ export class PipelineService {
   async render({ scanId }: JobOf<JobName.RenderScan>, context: JobContext): Promise<void> {
     const scan = await this.scans.findById(scanId);
     if (!scan || scan.status !== 'converting' || !scan.manifest) return;
-    const { views } = await readPackage(scan.manifest, (part) => this.storage.get(scanObjects.packagePart(scanId, part)));
-    await context.progress(30);
-    await this.storeRenditions(scanId, await this.writer.renderViews(views));
-    await context.progress(100);
+    const workDir = await mkdtemp(path.join(os.tmpdir(), `niix-render-${scanId}-`));
+    try {
+      const parts: Record<string, string> = {};
+      for (const [index, part] of partPaths(scan.manifest).entries()) {
+        parts[part] = path.join(workDir, `${index}.png`);
+        await this.storage.download(scanObjects.packagePart(scanId, part), parts[part]);
+      }
+      await context.progress(30);
+      let rendered: RenderedView[];
+      try {
+        ({ rendered } = await this.processes.render({ manifest: scan.manifest, parts }));
+      } catch (error) {
+        return await this.failOnProcessFault(scan, error);
+      }
+      await this.storeRenditions(scanId, rendered);
+      await context.progress(100);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  /** A conversion process past its memory limit, or dead: the scan fails for good; anything else is thrown (retried). */
+  private async failOnProcessFault(scan: ScanRow, error: unknown): Promise<void> {
+    if (error instanceof ConversionMemoryError) {
+      return this.fail(scan, 'resource_limit', `converting this scan took more than the ${Math.round(error.limitBytes / 1024 ** 2)} MB one conversion may use (NIIX_CONVERT_MEMORY); it is not tried again`);
+    }
+    if (error instanceof ConversionProcessDiedError) {
+      return this.fail(scan, 'conversion_crashed', 'converting this scan stopped the conversion process (a crash in an image decoder); it is not tried again');
+    }
+    throw error;
   }
 
   /** `seconds`: how long the whole conversion took (not known when a RenderScan resumes one). */
@@ -180,4 +199,10 @@ export class PipelineService {
       this.logger.log(`scan ${scan.id} failed: ${code}: ${message}`);
     }
   }
+}
+
+/** The paths of a recorded manifest's plane parts (the conversion process checks the manifest as it reads them). */
+function partPaths(manifest: unknown): string[] {
+  const views = (manifest as { views?: { planes?: { path?: unknown }[] }[] }).views ?? [];
+  return views.flatMap((view) => (view.planes ?? []).map((plane) => plane.path)).filter((part): part is string => typeof part === 'string');
 }
