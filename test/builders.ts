@@ -51,3 +51,18 @@ export function resultRow(overrides: Partial<ResultRow> & Pick<ResultRow, 'id' |
     ...overrides,
   };
 }
+
+/** A small dual-energy threat item image: air around a dense block (high, low and its mask). */
+export function itemPlanes(width: number, height: number): { high: Uint16Array; low: Uint16Array; mask: Uint8Array } {
+  const high = new Uint16Array(width * height).fill(60_000);
+  const low = new Uint16Array(width * height).fill(60_000);
+  const mask = new Uint8Array(width * height);
+  for (let y = Math.floor(height / 4); y < Math.ceil((3 * height) / 4); y++) {
+    for (let x = Math.floor(width / 4); x < Math.ceil((3 * width) / 4); x++) {
+      high[y * width + x] = 24_000;
+      low[y * width + x] = 15_000;
+      mask[y * width + x] = 255;
+    }
+  }
+  return { high, low, mask };
+}

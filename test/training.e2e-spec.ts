@@ -23,6 +23,7 @@ import type { z } from 'zod';
 import type { Region, ThreatCategory } from '../libs/exchange-format/src/verdict.js';
 import type { CategoryScore, DetectionScore } from '../src/training/scoring.js';
 import type { AnswerResponse, ArchiveCase, NextCaseResponse, SessionScore, SessionSummary, SetDetail, ThreatItemResponse, archiveResponse, ownSessionResponse } from '../src/training/training.contract.js';
+import { itemPlanes } from './builders.js';
 
 /*
  * Training over HTTP against the whole service (PGlite, real Redis, real storage): the archive trainers search,
@@ -124,21 +125,6 @@ function elsewhere(view: ArchiveCase['views'][number], truth: Region[]): Region 
     }
   }
   throw new Error(`no free pixel in view ${view.id}`);
-}
-
-/** A small dual-energy item image: air around a dense block. */
-function itemPlanes(width: number, height: number): { high: Uint16Array; low: Uint16Array; mask: Uint8Array } {
-  const high = new Uint16Array(width * height).fill(60_000);
-  const low = new Uint16Array(width * height).fill(60_000);
-  const mask = new Uint8Array(width * height);
-  for (let y = Math.floor(height / 4); y < Math.ceil((3 * height) / 4); y++) {
-    for (let x = Math.floor(width / 4); x < Math.ceil((3 * width) / 4); x++) {
-      high[y * width + x] = 24_000;
-      low[y * width + x] = 15_000;
-      mask[y * width + x] = 255;
-    }
-  }
-  return { high, low, mask };
 }
 
 function itemForm(fields: Record<string, string>, files: Record<string, Buffer>): FormData {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { z } from 'zod';
 import { findUnstorableText, unstorableTextReason } from '../../libs/exchange-format/src/text.js';
 import { THREAT_CATEGORIES, type ThreatCategory } from '../../libs/exchange-format/src/verdict.js';
-import { decodeGrey, RasterError } from '../../libs/imaging/src/raster.js';
+import { decodeGrey, type GreyPlane, RasterError, type RasterInfo, readRasterInfo } from '../../libs/imaging/src/raster.js';
 import { STARTER_THREAT_ITEM_KEYS, starterThreatItems } from '../../libs/imaging/src/synthetic/threat-items.js';
 import {
   decodeThreatItem,
@@ -13,6 +13,7 @@ import {
   type ThreatItemImage,
   threatItemPreview,
 } from '../../libs/imaging/src/tip/threat-item.js';
+import { ConversionError } from '../../libs/scanner-adapters/src/adapter.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { UserPrincipal } from '../auth/roles.js';
 import { ApiError } from '../common/api-error.js';
@@ -189,19 +190,78 @@ export class ThreatLibraryService implements OnApplicationBootstrap {
     }
   }
 
+  /**
+   * The planes of an upload, decoded only after their headers passed: each plane at most MAX_THREAT_ITEM_SIDE a side
+   * and all of them together within the per-scan limit (413 too_many_pixels), high and low 16-bit, the three of one
+   * size (422). A 50 KB PNG can declare 20000 x 20000 pixels: its header is all that is read of it. Then one decode at
+   * a time.
+   */
   private async decodeUpload(files: Record<string, Buffer>, fields: z.infer<typeof uploadFields>): Promise<ThreatItemImage> {
     try {
-      const [high, low, mask] = await Promise.all([decodeGrey(files.high), decodeGrey(files.low), files.mask ? decodeGrey(files.mask) : undefined]);
-      for (const [name, plane] of Object.entries({ high, low })) {
-        if (plane.bitDepth !== 16) throw new ThreatItemError(`${name} must be a 16-bit greyscale PNG; it has ${plane.bitDepth} bits`);
-        if (plane.width > MAX_THREAT_ITEM_SIDE || plane.height > MAX_THREAT_ITEM_SIDE) {
-          throw new ThreatItemError(`${name} is ${plane.width} x ${plane.height} pixels; an item is at most ${MAX_THREAT_ITEM_SIDE} on each side`);
-        }
-      }
-      return threatItemFromPlanes(high, low, { airValue: fields.airValue, pixelSpacingMm: fields.pixelSpacingMm, ...(mask ? { mask } : {}) });
+      const parts = (['high', 'low', 'mask'] as const).filter((name) => files[name] !== undefined);
+      const headers = new Map<string, RasterInfo>();
+      for (const name of parts) headers.set(name, await this.partHeader(name, files[name]));
+      this.assertItemSize(headers);
+      const decoded = new Map<string, GreyPlane>();
+      for (const name of parts) decoded.set(name, await decodeGrey(files[name]));
+      const mask = decoded.get('mask');
+      return threatItemFromPlanes(decoded.get('high')!, decoded.get('low')!, {
+        airValue: fields.airValue,
+        pixelSpacingMm: fields.pixelSpacingMm,
+        ...(mask ? { mask } : {}),
+      });
     } catch (error) {
       if (error instanceof ThreatItemError || error instanceof RasterError) throw new ApiError(422, 'invalid_threat_item', error.message);
+      if (error instanceof ConversionError) throw new ApiError(error.code === 'too_many_pixels' ? 413 : 422, error.code, error.message);
       throw error;
+    }
+  }
+
+  /** The header of one uploaded plane (format, size, depth): nothing is decoded. */
+  private async partHeader(name: string, data: Buffer): Promise<RasterInfo> {
+    try {
+      return await readRasterInfo(data);
+    } catch (error) {
+      if (error instanceof RasterError) throw new ThreatItemError(`${name}: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /** The upload's declared sizes against the item limits, before any plane is decoded. */
+  private assertItemSize(headers: Map<string, RasterInfo>): void {
+    let total = 0;
+    for (const [name, info] of headers) {
+      if (info.width > MAX_THREAT_ITEM_SIDE || info.height > MAX_THREAT_ITEM_SIDE) {
+        throw new ApiError(
+          413,
+          'too_many_pixels',
+          `${name} is ${info.width} x ${info.height} pixels; a threat item is at most ${MAX_THREAT_ITEM_SIDE} x ${MAX_THREAT_ITEM_SIDE} pixels a plane`,
+        );
+      }
+      total += info.width * info.height;
+    }
+    const { maxPixelsPerScan } = this.config.limits;
+    if (total > maxPixelsPerScan) {
+      throw new ApiError(
+        413,
+        'too_many_pixels',
+        `the threat item's planes hold ${total} pixels in all; this service accepts at most ${maxPixelsPerScan} per scan or item (NIIX_MAX_PIXELS_PER_SCAN)`,
+      );
+    }
+    for (const name of ['high', 'low']) {
+      const info = headers.get(name)!;
+      if (info.bitDepth !== 16) throw new ThreatItemError(`${name} must be a 16-bit greyscale PNG; it has ${info.bitDepth} bits`);
+    }
+    const high = headers.get('high')!;
+    const low = headers.get('low')!;
+    if (high.width !== low.width || high.height !== low.height) {
+      throw new ThreatItemError(
+        `The high- and low-energy planes of a threat item differ in size (${high.width} x ${high.height} and ${low.width} x ${low.height}).`,
+      );
+    }
+    const mask = headers.get('mask');
+    if (mask && (mask.width !== high.width || mask.height !== high.height)) {
+      throw new ThreatItemError(`The mask of the threat item is ${mask.width} x ${mask.height} pixels; its planes are ${high.width} x ${high.height}.`);
     }
   }
 

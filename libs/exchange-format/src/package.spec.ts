@@ -1,6 +1,7 @@
 import { ConversionError } from '../../scanner-adapters/src/adapter.js';
-import { manifestSchema } from './manifest.js';
-import { buildPackage, PackageIntegrityError, readPackage, sha256Hex, type PackagePart } from './package.js';
+import { blackPng } from '../../scanner-adapters/src/hostile-files.testing.js';
+import { type Manifest, manifestSchema } from './manifest.js';
+import { buildPackage, PackageIntegrityError, pngDeclaredSize, readPackage, sha256Hex, type PackagePart } from './package.js';
 import { sampleBuildInput, sampleConversion } from './sample-package.testing.js';
 
 function reader(parts: PackagePart[]): (path: string) => Promise<Buffer> {
@@ -97,5 +98,62 @@ describe('buildPackage / readPackage', () => {
     await expect(readPackage(moved, reader(parts))).rejects.toThrow('must be at views/top/high.png');
     await expect(readPackage({ ...manifest, version: '2.0' }, reader(parts))).rejects.toThrow(/version/);
     expect(manifestSchema.safeParse({ ...manifest, version: '1.7' }).success).toBe(true);
+  });
+});
+
+describe('readPackage checks sizes before decoding', () => {
+  /** A PNG whose image data stops after one row: decoding it fails, so a refusal naming its size came from IHDR. */
+  const headerOnly = (width: number, height: number): Buffer => blackPng(width, height, 16, { idatRows: 1 });
+
+  /** The sample package with `part` replaced (its sha-256 in the manifest updated) and the top view resized. */
+  async function withPart(data: Buffer, top?: { width: number; height: number }): Promise<{ manifest: Manifest; parts: PackagePart[] }> {
+    const { manifest, parts } = await buildPackage(sampleBuildInput());
+    const changed = structuredClone(manifest);
+    if (top) Object.assign(changed.views[0], top);
+    changed.views[0].planes[0].sha256 = sha256Hex(data);
+    return { manifest: changed, parts: parts.map((p) => (p.path === 'views/top/high.png' ? { path: p.path, data } : p)) };
+  }
+
+  it('reads the size in IHDR from the first 24 bytes', () => {
+    expect(pngDeclaredSize(headerOnly(900, 1000))).toEqual({ width: 900, height: 1000 });
+    expect(pngDeclaredSize(Buffer.from('not a png, not at all'))).toBeUndefined();
+  });
+
+  it('with limits, refuses a manifest over the per-scan or the per-plane limit before reading any part', async () => {
+    const { manifest, parts } = await buildPackage(sampleBuildInput());
+    const readPart = jest.fn(reader(parts));
+    // top: 2 planes of 40 x 24, side: 1 of 32 x 16 = 2432 pixels.
+    const overScan = await conversionErrorOf(readPackage(manifest, readPart, { limits: { maxPixelsPerPlane: 1000, maxPixelsPerScan: 2431 } }));
+    expect(overScan.code).toBe('too_many_pixels');
+    expect(overScan.message).toBe(
+      'the scan has 3 planes (2 of 40 x 24, 1 of 32 x 16) = 2,432 pixels in all; this service accepts at most 2,431 per scan (NIIX_MAX_PIXELS_PER_SCAN)',
+    );
+    const overPlane = await conversionErrorOf(readPackage(manifest, readPart, { limits: { maxPixelsPerPlane: 959, maxPixelsPerScan: 10_000 } }));
+    expect(overPlane.code).toBe('too_many_pixels');
+    expect(readPart).not.toHaveBeenCalled();
+    await expect(readPackage(manifest, readPart, { limits: { maxPixelsPerPlane: 960, maxPixelsPerScan: 2432 } })).resolves.toBeDefined();
+  });
+
+  it('refuses a plane PNG whose IHDR is not its view\'s size, or over the plane limit, without decoding it', async () => {
+    const { manifest, parts } = await withPart(headerOnly(900, 1000));
+    await expect(readPackage(manifest, reader(parts))).rejects.toThrow(
+      expect.objectContaining({ name: 'PackageIntegrityError', part: 'views/top/high.png', message: 'part views/top/high.png is 900 x 1000 pixels, the manifest says 40 x 24' }),
+    );
+    const limited = await conversionErrorOf(readPackage(manifest, reader(parts), { limits: { maxPixelsPerPlane: 10_000, maxPixelsPerScan: 100_000 } }));
+    expect(limited.code).toBe('too_many_pixels');
+    expect(limited.message).toMatch(/views\/top\/high\.png declares a plane of 900 x 1000 pixels, more than the limit of 10000/);
+  });
+
+  it('refuses a part that does not start with a PNG header as not a plane PNG', async () => {
+    const { manifest, parts } = await withPart(Buffer.from('GIF89a and then some bytes'));
+    await expect(readPackage(manifest, reader(parts))).rejects.toThrow(/views\/top\/high\.png is not a 16-bit greyscale PNG: it does not start with the PNG signature/);
+  });
+
+  it('turns the image library refusing a plane for its size into too_many_pixels, not an integrity error', async () => {
+    // 50000 x 50000 = 2.5 billion pixels, more than the image library decodes: it refuses from the header.
+    const { manifest, parts } = await withPart(headerOnly(50_000, 50_000), { width: 50_000, height: 50_000 });
+    const error = await conversionErrorOf(readPackage(manifest, reader(parts)));
+    expect(error.code).toBe('too_many_pixels');
+    expect(error.message).toMatch(/50000 x 50000.*exceeds pixel limit/);
   });
 });

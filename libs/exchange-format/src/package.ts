@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { decodePng16, encodePng16, RasterError } from '../../imaging/src/raster.js';
-import { type Conversion, ConversionError } from '../../scanner-adapters/src/adapter.js';
+import {
+  assertPlaneSize,
+  assertScanSize,
+  type Conversion,
+  ConversionError,
+  type ConversionLimits,
+} from '../../scanner-adapters/src/adapter.js';
 import {
   ENERGIES,
   EXCHANGE_FORMAT,
@@ -92,6 +98,14 @@ export interface ReadPackageResult {
   views: PackageView[];
 }
 
+export interface ReadPackageOptions {
+  /**
+   * For a package from elsewhere (a bundle): the manifest's plane sizes, each and all together, and every plane PNG's
+   * own declared size are checked against these before any plane is decoded (ConversionError `too_many_pixels`).
+   */
+  limits?: ConversionLimits;
+}
+
 function checkConvertedViews(conversion: Conversion): void {
   if (conversion.views.length === 0) throw new ConversionError('incomplete_scan', 'the scan has no views');
   const ids = new Set<string>();
@@ -177,8 +191,9 @@ export function parseManifest(json: unknown): Manifest {
 
 /**
  * Encodes the planes of a conversion as lossless 16-bit PNGs and writes the manifest that describes them.
- * Planes are encoded one after the other (CPU work stays at one core). Throws ConversionError `incomplete_scan` for
- * views that do not hold together, `malformed_input` when the converted facts do not make a valid manifest.
+ * The planes are already decoded and held; they are encoded at once (sharp works off the main thread). Throws
+ * ConversionError `incomplete_scan` for views that do not hold together, `malformed_input` when the converted facts do
+ * not make a valid manifest, `too_many_pixels` when the image library refuses a plane's size.
  */
 export async function buildPackage(input: BuildPackageInput): Promise<BuiltPackage> {
   const { conversion } = input;
@@ -234,14 +249,44 @@ export async function buildPackage(input: BuildPackageInput): Promise<BuiltPacka
 }
 
 /**
- * Reads a package: validates the manifest, reads every plane through `readPart`, checks its sha-256 and decodes it.
- * Throws PackageIntegrityError naming the part at fault. Errors of `readPart` itself pass through unchanged.
+ * Throws `too_many_pixels` when a view of the manifest declares planes over the per-plane limit, or all its planes
+ * together more than the per-scan limit: for a package from elsewhere, before any part is read.
+ */
+export function assertManifestSize(manifest: Manifest, limits: ConversionLimits): void {
+  for (const view of manifest.views) assertPlaneSize(view.width, view.height, limits);
+  assertScanSize(
+    manifest.views.map((view) => ({ width: view.width, height: view.height, count: view.planes.length })),
+    limits,
+  );
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * The width and height a PNG declares in its IHDR chunk (which must come first), read from its first 24 bytes without
+ * decoding anything; undefined when the bytes do not start with the PNG signature and an IHDR chunk.
+ */
+export function pngDeclaredSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  if (bytes.length < 24) return undefined;
+  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!data.subarray(0, 8).equals(PNG_SIGNATURE) || data.toString('latin1', 12, 16) !== 'IHDR') return undefined;
+  return { width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
+}
+
+/**
+ * Reads a package: validates the manifest (with `limits`, its sizes against them), then one plane at a time: reads it
+ * through `readPart`, checks its sha-256 and the size its PNG header declares (the decoder allocates what IHDR says,
+ * whatever the manifest says), and only then decodes it. Throws PackageIntegrityError naming the part at fault,
+ * ConversionError `too_many_pixels` over the limits. Errors of `readPart` itself pass through unchanged.
  */
 export async function readPackage(
   manifest: unknown,
   readPart: (path: string) => Promise<Buffer>,
+  options: ReadPackageOptions = {},
 ): Promise<ReadPackageResult> {
   const parsed = parseManifest(manifest);
+  const { limits } = options;
+  if (limits) assertManifestSize(parsed, limits);
   const views: PackageView[] = [];
   for (const view of parsed.views) {
     const planes: PackageView['planes'] = [];
@@ -254,6 +299,7 @@ export async function readPackage(
           plane.path,
         );
       }
+      assertPlanePngSize(bytes, plane.path, view, limits);
       let decoded;
       try {
         decoded = await decodePng16(bytes);
@@ -283,4 +329,30 @@ export async function readPackage(
     });
   }
   return { manifest: parsed, views };
+}
+
+/**
+ * Before a plane PNG is decoded: the size in its IHDR against the per-plane limit (when given), then against its
+ * view's size in the manifest. A part without the PNG signature and IHDR first is not a plane PNG.
+ */
+function assertPlanePngSize(
+  bytes: Buffer,
+  path: string,
+  view: { width: number; height: number },
+  limits: ConversionLimits | undefined,
+): void {
+  const declared = pngDeclaredSize(bytes);
+  if (!declared) {
+    throw new PackageIntegrityError(`part ${path} is not a 16-bit greyscale PNG: it does not start with the PNG signature and an IHDR chunk`, path);
+  }
+  const { width, height } = declared;
+  if (limits && width * height > limits.maxPixelsPerPlane) {
+    throw new ConversionError(
+      'too_many_pixels',
+      `part ${path} declares a plane of ${width} x ${height} pixels, more than the limit of ${limits.maxPixelsPerPlane} pixels per plane`,
+    );
+  }
+  if (width !== view.width || height !== view.height) {
+    throw new PackageIntegrityError(`part ${path} is ${width} x ${height} pixels, the manifest says ${view.width} x ${view.height}`, path);
+  }
 }

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { withPixelLimit } from './pixel-limit.js';
 
 /** A Deep Zoom pyramid whose tiles all sit in one blob, each found through `index`. */
 export interface DeepZoomArchive {
@@ -59,12 +60,12 @@ export async function buildDeepZoom(
   channels: 1 | 3,
   options: DeepZoomOptions,
 ): Promise<DeepZoomArchive> {
-  let image = sharp(pixels, { raw: { width, height, channels } });
-  if (channels === 1) image = image.toColourspace('b-w');
-  image = options.format === 'jpeg' ? image.jpeg({ quality: options.quality }) : image.png({ compressionLevel: 2 });
-  const archive = await image
-    .tile({ size: options.tileSize, overlap: options.overlap, layout: 'dz', container: 'zip', basename: 'view' })
-    .toBuffer();
+  const archive = await withPixelLimit(`building the deep-zoom tiles of a ${width} x ${height} view`, () => {
+    let image = sharp(pixels, { raw: { width, height, channels } });
+    if (channels === 1) image = image.toColourspace('b-w');
+    image = options.format === 'jpeg' ? image.jpeg({ quality: options.quality }) : image.png({ compressionLevel: 2 });
+    return image.tile({ size: options.tileSize, overlap: options.overlap, layout: 'dz', container: 'zip', basename: 'view' }).toBuffer();
+  });
   const index = indexTiles(archive, options.format);
   const maxLevel = deepZoomMaxLevel(width, height);
   if (!index[`${maxLevel}/0_0`]) throw new DeepZoomError(`the pyramid has no level ${maxLevel}`);

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { deepZoomLevelSize, deepZoomMaxLevel, deepZoomTileSize, dziXml } from './deep-zoom.js';
+import { withPixelLimit } from './pixel-limit.js';
 import type { GreyPlane } from './raster.js';
 
 /**
@@ -120,12 +121,12 @@ export async function planeTile(pyramid: PlanePyramid, level: number, col: numbe
       rgb[k + 1] = value & 0xff;
     }
   }
-  return sharp(rgb, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+  return withPixelLimit(`encoding a ${width} x ${height} plane tile`, () => sharp(rgb, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer());
 }
 
 /** The inverse of planeTile: the 16-bit values of a hi/lo tile (R = high byte, G = low byte, B = 0). */
 export async function decodePlaneTile(png: Buffer): Promise<GreyPlane> {
-  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await withPixelLimit('decoding a plane tile', () => sharp(png).raw().toBuffer({ resolveWithObject: true }));
   if (info.channels !== 3) throw new PlaneTileError(`a plane tile has 3 channels, this one ${info.channels}`);
   const values = new Uint16Array(info.width * info.height);
   for (let i = 0, k = 0; i < values.length; i++, k += 3) {

@@ -1,4 +1,5 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
+import { isPixelLimitError, withPixelLimit } from './pixel-limit.js';
 
 /**
  * Lossless raster coding of greyscale planes, the only place besides the renditions that talks to sharp.
@@ -71,9 +72,15 @@ export async function readRasterInfo(input: Buffer | string, page = 0): Promise<
 /**
  * Decodes one page of an image to a greyscale plane with the image's own values: 16-bit images keep their
  * 16-bit values, 8-bit images keep 0..255 (the caller widens them). Colour images are reduced to luminance.
+ * Throws RasterError for bytes that do not decode, ConversionError `too_many_pixels` when the image library refuses
+ * the image's size.
  */
 export async function decodeGrey(input: Buffer | string, page = 0): Promise<GreyPlane & { bitDepth: 8 | 16 }> {
   const info = await readRasterInfo(input, page);
+  return withPixelLimit(`decoding a ${info.width} x ${info.height} ${info.format.toUpperCase()} image`, () => decodeGreyPixels(input, page, info));
+}
+
+async function decodeGreyPixels(input: Buffer | string, page: number, info: RasterInfo): Promise<GreyPlane & { bitDepth: 8 | 16 }> {
   try {
     if (info.bitDepth === 16) {
       const { data, info: out } = await open(input, page)
@@ -88,7 +95,7 @@ export async function decodeGrey(input: Buffer | string, page = 0): Promise<Grey
     for (let i = 0, j = 0; i < values.length; i++, j += out.channels) values[i] = data[j];
     return { width: out.width, height: out.height, data: values, bitDepth: 8 };
   } catch (error) {
-    if (error instanceof RasterError) throw error;
+    if (error instanceof RasterError || isPixelLimitError(error)) throw error;
     throw new RasterError(`the image data cannot be decoded: ${(error as Error).message}`);
   }
 }
@@ -100,20 +107,27 @@ function firstChannel(values: Uint16Array, channels: number): Uint16Array {
   return out;
 }
 
-/** Lossless 16-bit greyscale PNG. A low zlib level: planes are large and encode time sits on the ingest path. */
+/**
+ * Lossless 16-bit greyscale PNG. A low zlib level: planes are large and encode time sits on the ingest path. Throws
+ * ConversionError `too_many_pixels` when the image library refuses the plane's size (so do the encoders below).
+ */
 export async function encodePng16(plane: GreyPlane, compressionLevel = 1): Promise<Buffer> {
-  return sharp(plane.data, { raw: { width: plane.width, height: plane.height, channels: 1 } })
-    .toColourspace('grey16')
-    .png({ compressionLevel, adaptiveFiltering: false })
-    .toBuffer();
+  return withPixelLimit(`encoding a ${plane.width} x ${plane.height} plane as PNG`, () =>
+    sharp(plane.data, { raw: { width: plane.width, height: plane.height, channels: 1 } })
+      .toColourspace('grey16')
+      .png({ compressionLevel, adaptiveFiltering: false })
+      .toBuffer(),
+  );
 }
 
 /** 16-bit greyscale TIFF (deflate), as some scanners write them. */
 export async function encodeTiff16(plane: GreyPlane): Promise<Buffer> {
-  return sharp(plane.data, { raw: { width: plane.width, height: plane.height, channels: 1 } })
-    .toColourspace('grey16')
-    .tiff({ compression: 'deflate', predictor: 'horizontal' })
-    .toBuffer();
+  return withPixelLimit(`encoding a ${plane.width} x ${plane.height} plane as TIFF`, () =>
+    sharp(plane.data, { raw: { width: plane.width, height: plane.height, channels: 1 } })
+      .toColourspace('grey16')
+      .tiff({ compression: 'deflate', predictor: 'horizontal' })
+      .toBuffer(),
+  );
 }
 
 /** 8-bit greyscale image from 8-bit values (0..255 in a Uint8Array). */
@@ -124,8 +138,10 @@ export async function encodeGrey8(
   format: 'png' | 'jpeg',
   quality = 90,
 ): Promise<Buffer> {
-  const image = sharp(data, { raw: { width, height, channels: 1 } }).toColourspace('b-w');
-  return format === 'png' ? image.png().toBuffer() : image.jpeg({ quality }).toBuffer();
+  return withPixelLimit(`encoding a ${width} x ${height} image as ${format.toUpperCase()}`, () => {
+    const image = sharp(data, { raw: { width, height, channels: 1 } }).toColourspace('b-w');
+    return format === 'png' ? image.png().toBuffer() : image.jpeg({ quality }).toBuffer();
+  });
 }
 
 /** Decodes a lossless 16-bit plane PNG written by encodePng16. */

@@ -2,6 +2,7 @@ import sharp, { type Sharp } from 'sharp';
 import { buildDeepZoom, tileBytes, type DeepZoomArchive } from './deep-zoom.js';
 import { applyLut, greyLut } from './display.js';
 import { materialMap } from './material-map.js';
+import { withPixelLimit } from './pixel-limit.js';
 
 export { tileBytes, type DeepZoomArchive };
 
@@ -76,6 +77,16 @@ export async function renderView(view: PlaneSet, options: RenderOptions = {}): P
 
 /** Display image (long side capped) and thumbnail, the thumbnail reduced from the display-sized pixels. */
 export async function previews(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: 1 | 3,
+  options: { thumbnailSize: number; displayMaxSide: number; jpegQuality: number },
+): Promise<{ display: Buffer; thumbnail: Buffer }> {
+  return withPixelLimit(`rendering the display image of a ${width} x ${height} view`, () => renderPreviews(pixels, width, height, channels, options));
+}
+
+async function renderPreviews(
   pixels: Uint8Array,
   width: number,
   height: number,

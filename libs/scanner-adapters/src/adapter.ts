@@ -43,8 +43,11 @@ export interface InputFile {
 export interface ConversionLimits {
   /** Largest accepted width x height of one plane; checked from headers before decoding. */
   maxPixelsPerPlane: number;
-  /** Largest accepted sum of width x height over every plane of the scan; checked from headers before decoding. */
-  maxPixelsPerScan?: number;
+  /**
+   * Largest accepted sum of width x height over every plane of every view of the scan; checked from headers before
+   * the first plane is decoded, so what one conversion holds in planes is bounded by it (2 bytes a pixel).
+   */
+  maxPixelsPerScan: number;
 }
 
 export interface ConversionInput {
@@ -115,7 +118,7 @@ export type ConversionErrorCode =
   | 'malformed_input'
   /** Recognised format in a variant that niix does not read (colour image, unknown compression, ...). */
   | 'unsupported_variant'
-  /** A plane is larger than the configured limit. */
+  /** A plane, or all the planes of the scan together, are larger than the configured limits. */
   | 'too_many_pixels'
   /** Files that do not make one scan (a sidecar without its image, planes of different sizes, ...). */
   | 'incomplete_scan';
@@ -158,4 +161,46 @@ export function assertPlaneSize(width: number, height: number, limits: Conversio
       `a plane of ${width} x ${height} pixels exceeds the limit of ${limits.maxPixelsPerPlane} pixels per plane`,
     );
   }
+}
+
+/** Declared size of some planes of a scan: `count` planes (default 1) of width x height pixels. */
+export interface DeclaredPlanes {
+  width: number;
+  height: number;
+  count?: number;
+}
+
+/**
+ * Throws `too_many_pixels` before any decoding when the planes declared by the headers hold more pixels together than
+ * `limits.maxPixelsPerScan`. Every plane of every view counts (a dual-energy view twice). Given only some of the
+ * planes (the headers a file's first bytes hold), the sum is a lower bound, so a refusal is still right.
+ */
+export function assertScanSize(planes: DeclaredPlanes[], limits: ConversionLimits): void {
+  const total = planes.reduce((sum, p) => sum + (p.count ?? 1) * p.width * p.height, 0);
+  if (total > limits.maxPixelsPerScan) {
+    throw new ConversionError(
+      'too_many_pixels',
+      `the scan has ${describePlanes(planes)} = ${formatCount(total)} pixels in all; this service accepts at most ${formatCount(limits.maxPixelsPerScan)} per scan (NIIX_MAX_PIXELS_PER_SCAN)`,
+    );
+  }
+}
+
+/** "3 planes of 8000 x 6000", or "3 planes (2 of 8000 x 6000, 1 of 4000 x 3000)". */
+function describePlanes(planes: DeclaredPlanes[]): string {
+  const bySize = new Map<string, number>();
+  for (const p of planes) {
+    const size = `${p.width} x ${p.height}`;
+    bySize.set(size, (bySize.get(size) ?? 0) + (p.count ?? 1));
+  }
+  const count = [...bySize.values()].reduce((sum, n) => sum + n, 0);
+  const noun = count === 1 ? 'plane' : 'planes';
+  if (bySize.size === 1) return `${count} ${noun} of ${[...bySize.keys()][0]}`;
+  const sizes = [...bySize.entries()].map(([size, n]) => `${n} of ${size}`);
+  const shown = sizes.length > 4 ? [...sizes.slice(0, 4), `${sizes.length - 4} more sizes`] : sizes;
+  return `${count} ${noun} (${shown.join(', ')})`;
+}
+
+/** 144000000 → "144,000,000". */
+function formatCount(n: number): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 }

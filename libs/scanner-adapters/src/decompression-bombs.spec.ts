@@ -27,7 +27,7 @@ import { TiffSidecarAdapter } from './tiff-sidecar/tiff-sidecar.adapter.js';
  */
 
 const MEMORY_BUDGET = 100 * 1024 * 1024;
-const limits = { maxPixelsPerPlane: 1_000_000 };
+const limits = { maxPixelsPerPlane: 1_000_000, maxPixelsPerScan: 4_000_000 };
 
 interface Outcome {
   error: ConversionError | undefined;
@@ -36,7 +36,7 @@ interface Outcome {
 }
 
 async function convert(adapter: ScannerAdapter, files: { name: string; data: Buffer }[]): Promise<Outcome> {
-  const { error, growth } = await withMemoryWatch(() => withInputFiles(files, (input) => adapter.convert(input), limits.maxPixelsPerPlane));
+  const { error, growth } = await withMemoryWatch(() => withInputFiles(files, (input) => adapter.convert(input), limits));
   return { error: error instanceof ConversionError ? error : undefined, other: error instanceof ConversionError ? undefined : error, growth };
 }
 

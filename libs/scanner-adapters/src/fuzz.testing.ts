@@ -48,7 +48,7 @@ export const CASE_MEMORY_BUDGET = 256 * 1024 * 1024;
 export const RUN_MEMORY_BUDGET = 512 * 1024 * 1024;
 
 /** Small enough that a bomb stands out; large enough for every real fixture (MR2_J2KR is 1024 x 1024). */
-export const FUZZ_LIMITS: ConversionLimits = { maxPixelsPerPlane: 1_100_000 };
+export const FUZZ_LIMITS: ConversionLimits = { maxPixelsPerPlane: 1_100_000, maxPixelsPerScan: 4_400_000 };
 
 const CODES: ConversionErrorCode[] = ['malformed_input', 'unsupported_variant', 'too_many_pixels', 'incomplete_scan'];
 /** A ConversionError message is one line for a person, codec errors included. */
@@ -349,6 +349,10 @@ function assertConversionError(error: unknown, step: string): void {
 
 function assertConversion(conversion: Conversion, limits: ConversionLimits): void {
   if (!Array.isArray(conversion.views) || conversion.views.length === 0) throw new FuzzFailure('convert returned no views');
+  const total = conversion.views.reduce((sum, view) => sum + view.planes.length * view.width * view.height, 0);
+  if (total > limits.maxPixelsPerScan) {
+    throw new FuzzFailure(`convert returned ${total} pixels in all (limit ${limits.maxPixelsPerScan} per scan)`);
+  }
   for (const view of conversion.views) {
     const { width, height } = view;
     if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0 || width * height > limits.maxPixelsPerPlane) {

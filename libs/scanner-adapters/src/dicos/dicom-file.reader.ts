@@ -132,12 +132,17 @@ export const PLANES_PER_FILE = 4;
 const INFLATED_ATTRIBUTE_BYTES = 16 * 1024 * 1024;
 
 /**
- * Largest size a deflated data set may inflate to under these limits: the pixels of PLANES_PER_FILE planes at up to
- * 4 bytes a sample, plus room for the other attributes. A small deflate stream can expand a thousandfold; without
- * this bound it would be followed to gigabytes before a single attribute is read.
+ * Largest size a deflated data set may inflate to under these limits: the pixels of PLANES_PER_FILE planes, or of the
+ * whole scan when that is less, at up to 4 bytes a sample, plus room for the other attributes. A small deflate stream
+ * can expand a thousandfold; without this bound it would be followed to gigabytes before a single attribute is read.
  */
 export function maxInflatedBytes(limits: ConversionLimits): number {
-  return INFLATED_ATTRIBUTE_BYTES + PLANES_PER_FILE * 4 * limits.maxPixelsPerPlane;
+  return INFLATED_ATTRIBUTE_BYTES + 4 * maxPixelsPerFile(limits);
+}
+
+/** The most pixels one file may hold: PLANES_PER_FILE planes, and never more than the whole scan. */
+function maxPixelsPerFile(limits: ConversionLimits): number {
+  return Math.min(PLANES_PER_FILE * limits.maxPixelsPerPlane, limits.maxPixelsPerScan);
 }
 
 /**
@@ -153,7 +158,7 @@ export function readDicomFile(fileName: string, bytes: Uint8Array, limits?: Conv
     if (error instanceof InflateLimitError && limits) {
       throw new ConversionError(
         'too_many_pixels',
-        `${fileName}: its deflated data set inflates to more than ${error.maxBytes} bytes, more than a file of ${PLANES_PER_FILE} planes of at most ${limits.maxPixelsPerPlane} pixels holds`,
+        `${fileName}: its deflated data set inflates to more than ${error.maxBytes} bytes, more than a file of at most ${maxPixelsPerFile(limits)} pixels holds (${PLANES_PER_FILE} planes of at most ${limits.maxPixelsPerPlane} pixels, at most ${limits.maxPixelsPerScan} pixels per scan)`,
       );
     }
     throw error;

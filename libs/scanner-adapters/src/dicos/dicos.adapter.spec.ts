@@ -10,7 +10,7 @@ import { element } from './dicom-writer.js';
 import { writeDicos } from './dicos.writer.js';
 import { SAMPLE_DICOS_SCAN, ramp } from './sample-scan.testing.js';
 
-const limits = { maxPixelsPerPlane: 1_000_000 };
+const limits = { maxPixelsPerPlane: 1_000_000, maxPixelsPerScan: 4_000_000 };
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'niix-dicos-'));
@@ -77,7 +77,7 @@ describe(DicosAdapter.name, () => {
 
   it('checks the plane size against the limit before decoding', async () => {
     const files = save(writeDicos({ ...scan, views: [scan.views[1]] }), 'limit');
-    const error = await adapter.convert({ files, limits: { maxPixelsPerPlane: 100 } }).catch((e: unknown) => e);
+    const error = await adapter.convert({ files, limits: { maxPixelsPerPlane: 100, maxPixelsPerScan: 4_000_000 } }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConversionError);
     expect((error as ConversionError).code).toBe('too_many_pixels');
   });

@@ -1,12 +1,16 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import {
   assertPlaneSize,
+  assertScanSize,
+  CHECK_BYTES,
   ConversionError,
   type Conversion,
   type ConversionInput,
   type ConversionLimits,
   type ConvertedPlane,
   type ConvertedView,
+  type DeclaredPlanes,
+  type InputFile,
   type ScannerAdapter,
   type SniffResult,
   type UploadedFileHead,
@@ -19,7 +23,7 @@ import {
   readStoredFrames,
   type DicomImage,
 } from './dicom-file.reader.js';
-import { hasDicmPrefix, nativePixelDataExtent, readDicomHead } from './dicom-head.reader.js';
+import { type DicomHead, hasDicmPrefix, nativePixelDataExtent, readDicomHead } from './dicom-head.reader.js';
 import { DICOS_SOP_CLASS, DICOS_SOP_CLASS_PREFIX } from './dicom-uids.js';
 import { estimateAirValue, mapToPlanes } from './plane-mapping.js';
 
@@ -67,16 +71,22 @@ export class DicosAdapter implements ScannerAdapter {
 
   /**
    * Per file, from its head parsed up to the Pixel Data element header: what convert would refuse (no Part 10
-   * header, no image, a DICOS object other than DX, a plane over the limit), then a native pixel data element
-   * longer than the rest of the file. Deflated data sets and heads that end inside the header are left to convert.
+   * header, no image, a DICOS object other than DX, a plane over the limit); then the frames of every file judged
+   * against the per-scan limit; then a native pixel data element longer than the rest of the file. Deflated data
+   * sets and heads that end inside the header are left to convert.
    */
   check(files: UploadedFileHead[], limits: ConversionLimits): void {
     try {
+      const heads: { file: UploadedFileHead; head: DicomHead }[] = [];
       for (const file of files) {
-        const read = readDicomHead(file);
-        if (!read) continue;
-        assertReadableHeader(read.image, limits);
-        const extent = read.pixelData ? nativePixelDataExtent(read.pixelData, file.size) : undefined;
+        const head = readDicomHead(file);
+        if (!head) continue;
+        assertReadableHeader(head.image, limits);
+        heads.push({ file, head });
+      }
+      assertScanSize(heads.map(({ head }) => declaredPlanes(head.image)), limits);
+      for (const { file, head } of heads) {
+        const extent = head.pixelData ? nativePixelDataExtent(head.pixelData, file.size) : undefined;
         if (extent && extent.needed > extent.present) {
           throw new ConversionError(
             'malformed_input',
@@ -92,12 +102,16 @@ export class DicosAdapter implements ScannerAdapter {
 
   async convert(input: ConversionInput): Promise<Conversion> {
     if (input.files.length === 0) throw new ConversionError('incomplete_scan', 'no DICOM file was given');
+    await assertHeadsWithinLimits(input);
     const images: DicomImage[] = [];
     for (const file of input.files) {
       const buffer = await readFile(file.path);
       const image = readDicomFile(file.name, new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), input.limits);
       assertReadableHeader(image, input.limits);
       images.push(image);
+      // Every frame of every file is a plane: the sum so far is checked as each header is read, and all of it before
+      // the first frame is decoded.
+      assertScanSize(images.map(declaredPlanes), input.limits);
     }
     const studies = new Set(images.map((image) => image.studyUid).filter((uid) => uid !== undefined));
     if (studies.size > 1) {
@@ -177,6 +191,46 @@ export class DicosAdapter implements ScannerAdapter {
     const acquiredAt = acquisitionTime(images[0], addWarning);
     return { scanner, acquiredAt, views, warnings };
   }
+}
+
+/**
+ * Before any file is read whole: the head of each (its first CHECK_BYTES, as check sees it) where it tells the image's
+ * size, against the limits, summed over the files. A native file's pixel data is most of its bytes, so a scan over
+ * the limit is refused before they are read. Heads that cannot tell (deflated, out of tag order, unparsable) are left
+ * to the full parse, which checks everything again.
+ */
+async function assertHeadsWithinLimits(input: ConversionInput): Promise<void> {
+  const planes: DeclaredPlanes[] = [];
+  for (const file of input.files) {
+    let head: DicomHead | undefined;
+    try {
+      head = readDicomHead(await readFileHead(file));
+    } catch {
+      continue;
+    }
+    if (!head) continue;
+    assertReadableHeader(head.image, input.limits);
+    planes.push(declaredPlanes(head.image));
+    assertScanSize(planes, input.limits);
+  }
+}
+
+/** A file as check sees it: its name, size and first CHECK_BYTES bytes. */
+async function readFileHead(file: InputFile): Promise<UploadedFileHead> {
+  const handle = await open(file.path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const head = Buffer.alloc(Math.min(size, CHECK_BYTES));
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return { name: file.name, size, head: head.subarray(0, bytesRead) };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Every frame of a file is a plane of its rows x columns. */
+function declaredPlanes(image: DicomImage): DeclaredPlanes {
+  return { width: image.columns, height: image.rows, count: image.frameCount };
 }
 
 /** The header checks made before any pixel is read, by check and convert alike. */

@@ -7,7 +7,7 @@ import { DICOS_SOP_CLASS } from './dicom-uids.js';
 import { writeDicos, type DicosScan } from './dicos.writer.js';
 
 const adapter = new DicosAdapter();
-const limits = { maxPixelsPerPlane: 50_000_000 };
+const limits = { maxPixelsPerPlane: 50_000_000, maxPixelsPerScan: 200_000_000 };
 const dir = join(__dirname, 'fixtures');
 const golden = JSON.parse(readFileSync(join(dir, 'golden.json'), 'utf8')) as Record<string, { error?: string }>;
 const fixtures: FileBytes[] = readdirSync(dir)

@@ -11,7 +11,7 @@ import { DicosAdapter } from './dicos.adapter.js';
  */
 const dir = join(__dirname, 'fixtures');
 const goldenPath = join(dir, 'golden.json');
-const limits = { maxPixelsPerPlane: 50_000_000 };
+const limits = { maxPixelsPerPlane: 50_000_000, maxPixelsPerScan: 200_000_000 };
 
 interface GoldenOutcome {
   error?: string;

@@ -80,7 +80,7 @@ describe('writeDicos', () => {
         writeFileSync(path, file.data);
         return { name: file.name, path, size: file.data.length };
       });
-      const result = await new DicosAdapter().convert({ files, limits: { maxPixelsPerPlane: 1_000_000 } });
+      const result = await new DicosAdapter().convert({ files, limits: { maxPixelsPerPlane: 1_000_000, maxPixelsPerScan: 4_000_000 } });
       expect(result.warnings).toEqual([]);
       expect(result.views.map((v) => ({ ...v, planes: v.planes.map((p) => ({ energy: p.energy, data: p.data })) }))).toEqual(scan.views);
     } finally {

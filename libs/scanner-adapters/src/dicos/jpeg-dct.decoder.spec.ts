@@ -160,7 +160,7 @@ describe('decodeJpegDct on the 12-bit JPEG extended fixture', () => {
     const path = join(fixtures, EXTENDED);
     const result = await new DicosAdapter().convert({
       files: [{ name: EXTENDED, path, size: readFileSync(path).length }],
-      limits: { maxPixelsPerPlane: 1_000_000 },
+      limits: { maxPixelsPerPlane: 1_000_000, maxPixelsPerScan: 4_000_000 },
     });
     expect(result.views.map((v) => [v.width, v.height])).toEqual([
       [512, 512],
@@ -316,7 +316,7 @@ describe('decodeJpegDct on corrupt input', () => {
       const path = join(dir, name);
       writeFileSync(path, file);
       return new DicosAdapter()
-        .convert({ files: [{ name, path, size: file.length }], limits: { maxPixelsPerPlane: 1_000_000 } })
+        .convert({ files: [{ name, path, size: file.length }], limits: { maxPixelsPerPlane: 1_000_000, maxPixelsPerScan: 4_000_000 } })
         .then(() => undefined, (error: unknown) => error);
     }
 

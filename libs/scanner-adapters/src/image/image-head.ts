@@ -20,13 +20,23 @@ export function startsWith(head: Uint8Array, magic: number[]): boolean {
   return head.length >= magic.length && magic.every((byte, i) => head[i] === byte);
 }
 
-/** Throws the ConversionError the head of this PNG or JPEG proves; returns when it proves nothing. */
-export function checkImageHead(file: UploadedFileHead, limits: ConversionLimits): void {
-  if (startsWith(file.head, PNG_MAGIC)) checkPngHead(file, limits);
-  else if (startsWith(file.head, JPEG_MAGIC)) checkJpegHead(file, limits);
+/** An image's declared size (PNG IHDR, JPEG frame header). */
+export interface ImageSize {
+  width: number;
+  height: number;
 }
 
-function checkPngHead({ name, size, head }: UploadedFileHead, limits: ConversionLimits): void {
+/**
+ * Throws the ConversionError the head of this PNG or JPEG proves; returns the size it declares (checked against the
+ * per-plane limit) when the head holds it, else undefined.
+ */
+export function checkImageHead(file: UploadedFileHead, limits: ConversionLimits): ImageSize | undefined {
+  if (startsWith(file.head, PNG_MAGIC)) return checkPngHead(file, limits);
+  if (startsWith(file.head, JPEG_MAGIC)) return checkJpegHead(file, limits);
+  return undefined;
+}
+
+function checkPngHead({ name, size, head }: UploadedFileHead, limits: ConversionLimits): ImageSize | undefined {
   if (size < PNG_MIN_BYTES) {
     throw new ConversionError(
       'malformed_input',
@@ -35,11 +45,12 @@ function checkPngHead({ name, size, head }: UploadedFileHead, limits: Conversion
   }
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const type = (at: number): string => String.fromCharCode(head[at], head[at + 1], head[at + 2], head[at + 3]);
-  if (head.length < 33) return;
+  if (head.length < 33) return undefined;
   if (view.getUint32(8) !== 13 || type(12) !== 'IHDR') {
     throw new ConversionError('malformed_input', `${name} is not a readable PNG: it does not start with a 13-byte IHDR chunk`);
   }
-  assertPlaneSize(view.getUint32(16), view.getUint32(20), limits);
+  const declared = { width: view.getUint32(16), height: view.getUint32(20) };
+  assertPlaneSize(declared.width, declared.height, limits);
   // Chunks up to the end of the image data must be whole; what follows the last IDAT is never read.
   let at = 8;
   let inImageData = false;
@@ -56,14 +67,15 @@ function checkPngHead({ name, size, head }: UploadedFileHead, limits: Conversion
     }
     at += 12 + length;
   }
+  return declared;
 }
 
-function checkJpegHead({ name, size, head }: UploadedFileHead, limits: ConversionLimits): void {
+function checkJpegHead({ name, size, head }: UploadedFileHead, limits: ConversionLimits): ImageSize | undefined {
   let frame: { width: number; height: number } | undefined;
   let at = 2;
   while (at + 4 <= head.length) {
     // Bytes other than a marker between segments are skipped by the decoder (with a warning): cannot tell.
-    if (head[at] !== 0xff) return;
+    if (head[at] !== 0xff) return undefined;
     const marker = head[at + 1];
     if (marker === 0xff) {
       at++;
@@ -88,6 +100,7 @@ function checkJpegHead({ name, size, head }: UploadedFileHead, limits: Conversio
     at = end;
   }
   if (frame) assertPlaneSize(frame.width, frame.height, limits);
+  return frame;
 }
 
 /** SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC). */

@@ -90,7 +90,7 @@ describe(ImageAdapter.name, () => {
     expect(error.message).toMatch(/bad\.png/);
     const truncated = await withInputFiles([{ name: 'cut.png', data: file.data.subarray(0, 30) }], (input) => conversionFailure(adapter.convert(input)));
     expect(truncated.code).toBe('malformed_input');
-    const big = await withInputFiles([file], (input) => conversionFailure(adapter.convert(input)), 1000);
+    const big = await withInputFiles([file], (input) => conversionFailure(adapter.convert(input)), { maxPixelsPerPlane: 1000, maxPixelsPerScan: 4000 });
     expect(big.code).toBe('too_many_pixels');
   });
 });

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { decodeGrey, RasterError, readRasterInfo, type RasterInfo } from '../../../imaging/src/raster.js';
 import {
   assertPlaneSize,
+  assertScanSize,
   ConversionError,
   type Conversion,
   type ConversionInput,
@@ -32,10 +33,14 @@ export class ImageAdapter implements ScannerAdapter {
     return startsWith(head, PNG_MAGIC) || startsWith(head, JPEG_MAGIC) ? 'primary' : null;
   }
 
-  /** Per file: the PNG IHDR or JPEG frame header size against the limits, and headers cut short by the file's end. */
+  /**
+   * Per file: the PNG IHDR or JPEG frame header size against the per-plane limit, and headers cut short by the file's
+   * end; then the sizes of every file whose head holds its header, summed, against the per-scan limit.
+   */
   check(files: UploadedFileHead[], limits: ConversionLimits): void {
     try {
-      for (const file of files) checkImageHead(file, limits);
+      const sizes = files.map((file) => checkImageHead(file, limits)).filter((size) => size !== undefined);
+      assertScanSize(sizes, limits);
     } catch (error) {
       if (error instanceof ConversionError) throw error;
       // Anything else means the head could not be judged: convert will.
@@ -51,6 +56,9 @@ export class ImageAdapter implements ScannerAdapter {
       if (info.format === 'jpeg') await assertJpegScans(file);
       infos.push(info);
     }
+    // One plane per file: all of them together against the per-scan limit before the first is decoded; then one
+    // decode at a time.
+    assertScanSize(infos, input.limits);
     const warnings: string[] = [];
     const views: ConvertedView[] = [];
     for (const [i, file] of input.files.entries()) {

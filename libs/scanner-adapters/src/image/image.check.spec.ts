@@ -5,7 +5,7 @@ import { ImageAdapter } from './image.adapter.js';
 import { writeImages } from './image.writer.js';
 
 const adapter = new ImageAdapter();
-const limits = { maxPixelsPerPlane: 1_000_000 };
+const limits = { maxPixelsPerPlane: 1_000_000, maxPixelsPerScan: 4_000_000 };
 const scan = syntheticScan({ width: 300, height: 120, views: [{ id: 'top', energies: ['single'] }] });
 
 async function convertCode(file: FileBytes): Promise<string | undefined> {

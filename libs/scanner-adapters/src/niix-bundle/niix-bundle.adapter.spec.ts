@@ -9,7 +9,7 @@ import { sampleBuildInput, sampleConversion } from '../../../exchange-format/src
 import { type ConversionInput, ConversionError, SNIFF_BYTES } from '../adapter.js';
 import { NiixBundleAdapter } from './niix-bundle.adapter.js';
 
-const limits = { maxPixelsPerPlane: 10_000 };
+const limits = { maxPixelsPerPlane: 10_000, maxPixelsPerScan: 40_000 };
 
 async function inputOf(path: string): Promise<ConversionInput> {
   return { files: [{ name: 'export.niix.tar', path, size: (await stat(path)).size }], limits };
@@ -84,7 +84,7 @@ describe(NiixBundleAdapter.name, () => {
     await writeFile(truncated, (await readFile(bundlePath)).subarray(0, 3000));
     await expect(adapter.convert(await inputOf(truncated))).rejects.toMatchObject({ code: 'malformed_input' });
     const input = await inputOf(bundlePath);
-    await expect(adapter.convert({ ...input, limits: { maxPixelsPerPlane: 100 } })).rejects.toMatchObject({
+    await expect(adapter.convert({ ...input, limits: { maxPixelsPerPlane: 100, maxPixelsPerScan: 40_000 } })).rejects.toMatchObject({
       code: 'too_many_pixels',
     });
     await expect(adapter.convert({ ...input, files: [...input.files, ...input.files] })).rejects.toMatchObject({

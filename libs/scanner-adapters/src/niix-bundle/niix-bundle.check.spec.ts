@@ -7,7 +7,7 @@ import { checkOutcome, fuzzCheck, headOf, type FileBytes } from '../raw-profile/
 import { NiixBundleAdapter } from './niix-bundle.adapter.js';
 
 const adapter = new NiixBundleAdapter();
-const limits = { maxPixelsPerPlane: 10_000 };
+const limits = { maxPixelsPerPlane: 10_000, maxPixelsPerScan: 40_000 };
 
 /** A tar header's checksum made right again after a field was changed. */
 function fixChecksum(tar: Buffer): void {
@@ -68,7 +68,7 @@ describe('NiixBundleAdapter.check', () => {
   });
 
   it('refuses views over the limit with too_many_pixels, and more than one file', () => {
-    const error = checkOutcome(adapter, [headOf(bundle)], { maxPixelsPerPlane: 100 });
+    const error = checkOutcome(adapter, [headOf(bundle)], { maxPixelsPerPlane: 100, maxPixelsPerScan: 40_000 });
     expect(error?.code).toBe('too_many_pixels');
     expect(checkOutcome(adapter, [headOf(bundle), headOf(bundle)], limits)?.code).toBe('incomplete_scan');
   });

@@ -1,12 +1,14 @@
 import os from 'node:os';
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import {
   assertPlaneSize,
+  assertScanSize,
   ConversionError,
   type Conversion,
   type ConversionInput,
   type ConversionLimits,
   type ConvertedView,
+  type DeclaredPlanes,
   type InputFile,
   type ScannerAdapter,
   type SniffResult,
@@ -26,11 +28,15 @@ import { FIELD_WINDOW, magicBytesOf, type HeaderField, type RawProfile } from '.
 
 const ADAPTER_VERSION = '1.0.0';
 
-/** What one file's header says, checked against the file size and the limits. */
-interface RawHeader {
+/** The size one file's header declares, checked against the limits (before anything else of the header). */
+interface RawSize {
   headerLength: number;
   width: number;
   height: number;
+}
+
+/** What one file's header says, checked against the file size and the limits. */
+interface RawHeader extends RawSize {
   /** Exact file size: header + planes (equal to the file's size once read). */
   expected: number;
   /** Air in the plane convention. */
@@ -65,18 +71,24 @@ export class RawProfileAdapter implements ScannerAdapter {
   }
 
   /**
-   * Every header as convert reads it (magic, fields, plane size against the limits, exact file size, air value,
-   * time, view) and no two files of one view. A head shorter than the header window convert reads is left to it.
+   * Every header as convert reads it: first each file's plane size against the per-plane limit and all of them against
+   * the per-scan limit, then the rest (magic, fields, exact file size, air value, time, view) and no two files of one
+   * view. A head shorter than the header window convert reads is left to it.
    */
   check(files: UploadedFileHead[], limits: ConversionLimits): void {
     try {
       this.assertSomeFiles(files.length);
-      const views: string[] = [];
+      const windows: { file: UploadedFileHead; index: number; window: Buffer; size: RawSize }[] = [];
       for (const [index, file] of files.entries()) {
         const length = Math.min(file.size, FIELD_WINDOW);
         if (file.head.length < length) continue;
         const window = Buffer.from(file.head.buffer, file.head.byteOffset, length);
-        const header = this.readHeader(window, file.size, file.name, limits);
+        windows.push({ file, index, window, size: this.readSize(window, file.size, file.name, limits) });
+      }
+      assertScanSize(windows.map(({ size }) => this.declaredPlanes(size)), limits);
+      const views: string[] = [];
+      for (const { file, index, window, size } of windows) {
+        const header = this.readHeader(window, file.size, file.name, size);
         const viewId = header.viewId ?? positionalViewId(index);
         assertNewView(views, viewId, file.name);
         views.push(viewId);
@@ -89,22 +101,34 @@ export class RawProfileAdapter implements ScannerAdapter {
 
   async convert(input: ConversionInput): Promise<Conversion> {
     this.assertSomeFiles(input.files.length);
+    // Every header first (each file's declared size, and their sum against the per-scan limit, before the rest), so
+    // nothing is read past a header, let alone decoded, before all of them are known to be acceptable.
+    const windows: { window: Buffer; size: number; declared: RawSize }[] = [];
+    for (const file of input.files) {
+      const { window, size } = await readWindow(file);
+      windows.push({ window, size, declared: this.readSize(window, size, file.name, input.limits) });
+      assertScanSize(windows.map(({ declared }) => this.declaredPlanes(declared)), input.limits);
+    }
+    const headers = windows.map(({ window, size, declared }, i) => this.readHeader(window, size, input.files[i].name, declared));
+    const viewIds: string[] = [];
+    for (const [index, header] of headers.entries()) {
+      const viewId = header.viewId ?? positionalViewId(index);
+      assertNewView(viewIds, viewId, input.files[index].name);
+      viewIds.push(viewId);
+    }
+    // Then one file at a time: its planes are the only pixels read and decoded at once.
     const views: ConvertedView[] = [];
     const warnings: string[] = [];
-    let acquiredAt: string | null = null;
-    let serial: string | undefined;
     for (const [index, file] of input.files.entries()) {
-      const result = await this.convertFile(file, index, input);
-      assertNewView(views.map((v) => v.id), result.view.id, file.name);
+      const result = await this.convertFile(file, headers[index], viewIds[index]);
       views.push(result.view);
       warnings.push(...result.warnings);
-      acquiredAt ??= result.acquiredAt;
-      serial ??= result.serial;
     }
     const scanner: Conversion['scanner'] = { vendor: this.profile.vendor, model: this.profile.model };
     if (this.profile.software) scanner.software = this.profile.software;
+    const serial = headers.find((header) => header.serial)?.serial;
     if (serial) scanner.serial = serial;
-    return { scanner, acquiredAt, views, warnings };
+    return { scanner, acquiredAt: headers.find((header) => header.acquiredAt)?.acquiredAt ?? null, views, warnings };
   }
 
   private assertSomeFiles(count: number): void {
@@ -113,19 +137,19 @@ export class RawProfileAdapter implements ScannerAdapter {
     }
   }
 
+  /** The planes a file of this size holds: one per energy of the profile. */
+  private declaredPlanes(size: RawSize): DeclaredPlanes {
+    return { width: size.width, height: size.height, count: this.profile.planes.length };
+  }
+
   /**
-   * Reads and checks one file's header. `window` holds its first min(size, FIELD_WINDOW) bytes. The plane size is
-   * checked against the limits before the file size, so a huge declaration is reported as such.
+   * Reads and checks the size one file's header declares: magic, header length, width and height against the
+   * per-plane limit. `window` holds its first min(size, FIELD_WINDOW) bytes.
    */
-  private readHeader(window: Buffer, size: number, fileName: string, limits: ConversionLimits): RawHeader {
+  private readSize(window: Buffer, size: number, fileName: string, limits: ConversionLimits): RawSize {
     const p = this.profile;
     const name = `${p.vendor} ${p.model} file ${fileName}`;
-    const field = (f: HeaderField, what: string): number => {
-      if (fieldEnd(f) > window.length) {
-        throw new ConversionError('malformed_input', `${name} is too short to hold its ${what} (bytes ${f.offset}..${fieldEnd(f) - 1})`);
-      }
-      return readField(window, f, p.endianness);
-    };
+    const field = this.fieldReader(window, name);
     const magicEnd = p.magic.offset + this.magic.length;
     if (window.length < magicEnd || !window.subarray(p.magic.offset, magicEnd).equals(this.magic)) {
       throw new ConversionError('malformed_input', `${name} does not carry the magic ${describeMagic(p)} at offset ${p.magic.offset}`);
@@ -137,6 +161,28 @@ export class RawProfileAdapter implements ScannerAdapter {
     const width = typeof p.width === 'number' ? p.width : field(p.width, 'width');
     const height = typeof p.height === 'number' ? p.height : field(p.height, 'height');
     assertPlaneSize(width, height, limits);
+    return { headerLength, width, height };
+  }
+
+  private fieldReader(window: Buffer, name: string): (f: HeaderField, what: string) => number {
+    return (f, what) => {
+      if (fieldEnd(f) > window.length) {
+        throw new ConversionError('malformed_input', `${name} is too short to hold its ${what} (bytes ${f.offset}..${fieldEnd(f) - 1})`);
+      }
+      return readField(window, f, this.profile.endianness);
+    };
+  }
+
+  /**
+   * Reads and checks the rest of one file's header, after its size (readSize, checked against the limits): the exact
+   * file size, air value, time, view and serial. The plane size is checked before the file size, so a huge
+   * declaration is reported as such.
+   */
+  private readHeader(window: Buffer, size: number, fileName: string, declared: RawSize): RawHeader {
+    const p = this.profile;
+    const name = `${p.vendor} ${p.model} file ${fileName}`;
+    const field = this.fieldReader(window, name);
+    const { headerLength, width, height } = declared;
 
     const expected = headerLength + pixelBytes(p, width, height);
     if (size !== expected) {
@@ -182,25 +228,13 @@ export class RawProfileAdapter implements ScannerAdapter {
     return { headerLength, width, height, expected, airValue: air.value, acquiredAt, viewId, serial };
   }
 
-  private async convertFile(
-    file: InputFile,
-    index: number,
-    input: ConversionInput,
-  ): Promise<{ view: ConvertedView; warnings: string[]; acquiredAt: string | null; serial?: string }> {
+  /** Reads and decodes the planes of one file whose header (read and checked by convert) is `header`. */
+  private async convertFile(file: InputFile, header: RawHeader, viewId: string): Promise<{ view: ConvertedView; warnings: string[] }> {
     const p = this.profile;
-    const size = (await stat(file.path)).size;
+    const { headerLength, width, height, expected, airValue } = header;
     const handle = await open(file.path, 'r');
     try {
-      const window = Buffer.alloc(Math.min(size, FIELD_WINDOW));
-      await handle.read(window, 0, window.length, 0);
       const name = `${p.vendor} ${p.model} file ${file.name}`;
-      const { headerLength, width, height, expected, airValue, acquiredAt, viewId, serial } = this.readHeader(
-        window,
-        size,
-        file.name,
-        input.limits,
-      );
-
       const pixels = Buffer.allocUnsafe(expected - headerLength);
       const { bytesRead } = await handle.read(pixels, 0, pixels.length, headerLength);
       if (bytesRead !== pixels.length) {
@@ -212,7 +246,7 @@ export class RawProfileAdapter implements ScannerAdapter {
         warnings.push(`${file.name}: ${clamped} samples outside the ${p.sample} range were clamped`);
       }
       const view: ConvertedView = {
-        id: viewId ?? positionalViewId(index),
+        id: viewId,
         width,
         height,
         pixelSpacingMm: p.pixelSpacingMm ? { ...p.pixelSpacingMm } : null,
@@ -224,7 +258,7 @@ export class RawProfileAdapter implements ScannerAdapter {
       };
       // High before low, whatever the file order.
       view.planes.sort((a, b) => order(a.energy) - order(b.energy));
-      return { view, warnings, acquiredAt, serial };
+      return { view, warnings };
     } finally {
       await handle.close();
     }
@@ -293,6 +327,19 @@ export class RawProfileAdapter implements ScannerAdapter {
     pixels.copy(bytes);
     if ((this.profile.endianness === 'little') !== (os.endianness() === 'LE')) bytes.swap16();
     return samples;
+  }
+}
+
+/** The first min(size, FIELD_WINDOW) bytes of a file, where every header field lies, and the file's size. */
+async function readWindow(file: InputFile): Promise<{ window: Buffer; size: number }> {
+  const handle = await open(file.path, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const window = Buffer.alloc(Math.min(size, FIELD_WINDOW));
+    await handle.read(window, 0, window.length, 0);
+    return { window, size };
+  } finally {
+    await handle.close();
   }
 }
 

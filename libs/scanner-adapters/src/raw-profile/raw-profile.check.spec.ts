@@ -6,7 +6,7 @@ import { writeRawProfile } from './raw-profile.writer.js';
 import { syntheticScan } from './synthetic-scan.testing.js';
 
 const [aurora, borealis] = loadProfiles([join(process.cwd(), 'libs/scanner-adapters/profiles')]);
-const limits = { maxPixelsPerPlane: 1_000_000 };
+const limits = { maxPixelsPerPlane: 1_000_000, maxPixelsPerScan: 4_000_000 };
 const scan = (views: string[]) => syntheticScan({ width: 300, height: 120, views: views.map((id) => ({ id, energies: ['high', 'low'] })) });
 
 describe('RawProfileAdapter.check', () => {

@@ -3,7 +3,15 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Energy } from '../../../exchange-format/src/manifest.js';
-import { ConversionError, type Conversion, type ConversionInput, type InputFile, type ScanToWrite, type ScannerAdapter } from '../adapter.js';
+import {
+  ConversionError,
+  type Conversion,
+  type ConversionInput,
+  type ConversionLimits,
+  type InputFile,
+  type ScanToWrite,
+  type ScannerAdapter,
+} from '../adapter.js';
 
 /**
  * Test helpers shared by the adapter specs (not used by production code): small synthetic scans, plane
@@ -68,11 +76,14 @@ export function planeSha256(data: Uint16Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** Limits large enough for every fixture and synthetic scan of the specs. */
+export const TEST_LIMITS: ConversionLimits = { maxPixelsPerPlane: 50_000_000, maxPixelsPerScan: 200_000_000 };
+
 /** Writes files into a fresh temporary folder, runs `fn` with them as a ConversionInput, then removes them. */
 export async function withInputFiles<T>(
   files: { name: string; data: Buffer }[],
   fn: (input: ConversionInput) => Promise<T>,
-  maxPixelsPerPlane = 50_000_000,
+  limits: ConversionLimits = TEST_LIMITS,
 ): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'niix-adapter-'));
   try {
@@ -82,7 +93,7 @@ export async function withInputFiles<T>(
       await writeFile(path, file.data);
       inputs.push({ name: file.name, path, size: file.data.length });
     }
-    return await fn({ files: inputs, limits: { maxPixelsPerPlane } });
+    return await fn({ files: inputs, limits });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

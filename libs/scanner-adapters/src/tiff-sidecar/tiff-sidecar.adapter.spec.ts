@@ -82,7 +82,7 @@ describe(TiffSidecarAdapter.name, () => {
 
   it('checks the declared size before decoding', async () => {
     const files = await writeTiffSidecar(scan);
-    const error = await withInputFiles(files, (input) => conversionFailure(adapter.convert(input)), 300 * 119);
+    const error = await withInputFiles(files, (input) => conversionFailure(adapter.convert(input)), { maxPixelsPerPlane: 300 * 119, maxPixelsPerScan: 4 * 300 * 119 });
     expect(error.code).toBe('too_many_pixels');
   });
 

@@ -3,12 +3,14 @@ import type { Energy } from '../../../exchange-format/src/manifest.js';
 import { decodeGrey, RasterError, readRasterInfo, type RasterInfo } from '../../../imaging/src/raster.js';
 import {
   assertPlaneSize,
+  assertScanSize,
   ConversionError,
   type Conversion,
   type ConversionInput,
   type ConversionLimits,
   type ConvertedPlane,
   type ConvertedView,
+  type DeclaredPlanes,
   type InputFile,
   type ScannerAdapter,
   type SniffResult,
@@ -44,7 +46,8 @@ export class TiffSidecarAdapter implements ScannerAdapter {
   /**
    * The upload's shape and its sidecar as convert checks them (one sidecar, parsed when the head holds all of it,
    * naming exactly the TIFFs sent), then each TIFF's first directory: beyond the file's end, or a page over the
-   * limits.
+   * limits; with the sidecar at hand, the first pages it names, summed, against the per-scan limit (further pages'
+   * directories lie beyond the head: convert checks them).
    */
   check(files: UploadedFileHead[], limits: ConversionLimits): void {
     try {
@@ -52,11 +55,16 @@ export class TiffSidecarAdapter implements ScannerAdapter {
       const others: SidecarCandidate[] = files
         .filter((file) => !isTiff(file.head))
         .map((file) => ({ name: file.name, size: file.size, text: file.size > MAX_SIDECAR_BYTES ? undefined : sidecarText(file) }));
-      matchSidecar(tiffs.map((file) => file.name), others);
+      const sidecar = matchSidecar(tiffs.map((file) => file.name), others);
+      const firstPages: DeclaredPlanes[] = [];
       for (const file of tiffs) {
         const page = tiffFirstPageSize(file);
-        if (page) assertPlaneSize(page.width, page.height, limits);
+        if (!page) continue;
+        assertPlaneSize(page.width, page.height, limits);
+        const entry = sidecar?.files.find((f) => f.name === file.name);
+        if (entry && usedPages(entry).includes(0)) firstPages.push(page);
       }
+      assertScanSize(firstPages, limits);
     } catch (error) {
       if (error instanceof ConversionError) throw error;
       // Anything else means the heads could not be judged: convert will.
@@ -74,8 +82,9 @@ export class TiffSidecarAdapter implements ScannerAdapter {
     // Its text is at hand here (an oversized one is refused first), so a sidecar comes back.
     const sidecar = matchSidecar([...tiffs.keys()], others) as TiffSidecar;
 
-    // Headers first: every size is checked before any pixel is decoded.
+    // Headers first: every size, and the sum of the pages the sidecar names, is checked before any pixel is decoded.
     const infos = new Map<string, RasterInfo>();
+    const planes: DeclaredPlanes[] = [];
     for (const entry of sidecar.files) {
       const file = tiffs.get(entry.name) as InputFile;
       const info = await rasterInfo(file);
@@ -84,20 +93,20 @@ export class TiffSidecarAdapter implements ScannerAdapter {
         throw new ConversionError('unsupported_variant', `${file.name} has ${info.channels} channels; only greyscale TIFF planes are read`);
       }
       assertPlaneSize(info.width, info.height, input.limits);
-      for (const page of entry.pages ?? []) {
-        if (page.index >= info.pages) {
-          throw new ConversionError('incomplete_scan', `the sidecar names page ${page.index} of ${file.name}, which has ${info.pages} page(s)`);
+      for (const index of usedPages(entry)) {
+        if (index >= info.pages) {
+          throw new ConversionError('incomplete_scan', `the sidecar names page ${index} of ${file.name}, which has ${info.pages} page(s)`);
         }
         // Every page has its own directory and size: a small first page says nothing about the others.
-        if (page.index > 0) {
-          const other = await checkedPageInfo(file, page.index, input.limits);
-          if (other.bitDepth !== info.bitDepth) {
-            throw new ConversionError(
-              'unsupported_variant',
-              `page ${page.index} of ${file.name} is ${other.bitDepth}-bit where page 0 is ${info.bitDepth}-bit; the pages of one TIFF must share their depth`,
-            );
-          }
+        const page = index === 0 ? info : await checkedPageInfo(file, index, input.limits);
+        if (page.bitDepth !== info.bitDepth) {
+          throw new ConversionError(
+            'unsupported_variant',
+            `page ${index} of ${file.name} is ${page.bitDepth}-bit where page 0 is ${info.bitDepth}-bit; the pages of one TIFF must share their depth`,
+          );
         }
+        planes.push(page);
+        assertScanSize(planes, input.limits);
       }
       infos.set(entry.name, info);
     }
@@ -149,6 +158,11 @@ export class TiffSidecarAdapter implements ScannerAdapter {
     if (sidecar.scanner.serial) scanner.serial = sidecar.scanner.serial;
     return { scanner, acquiredAt: sidecar.acquiredAt, views: [...views.values()], warnings };
   }
+}
+
+/** The page indices of a TIFF that a sidecar entry makes planes of: its `pages`, or page 0. */
+function usedPages(entry: TiffSidecar['files'][number]): number[] {
+  return entry.pages ? entry.pages.map((page) => page.index) : [0];
 }
 
 /** File value → plane value: 8-bit widened by v x 257; attenuation is the complement of full scale. */

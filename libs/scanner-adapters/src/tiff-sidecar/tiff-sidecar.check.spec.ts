@@ -4,11 +4,11 @@ import { TiffSidecarAdapter } from './tiff-sidecar.adapter.js';
 import { writeTiffSidecar } from './tiff-sidecar.writer.js';
 
 const adapter = new TiffSidecarAdapter();
-const limits = { maxPixelsPerPlane: 1_000_000 };
+const limits = { maxPixelsPerPlane: 1_000_000, maxPixelsPerScan: 4_000_000 };
 const scan = syntheticScan({ width: 300, height: 120, views: [{ id: 'top', energies: ['high', 'low'] }, { id: 'side', energies: ['high', 'low'] }] });
 
 type Files = { name: string; data: Buffer }[];
-const outcome = (files: FileBytes[], max = limits.maxPixelsPerPlane) => checkOutcome(adapter, files.map((f) => headOf(f)), { maxPixelsPerPlane: max });
+const outcome = (files: FileBytes[], max = limits.maxPixelsPerPlane) => checkOutcome(adapter, files.map((f) => headOf(f)), { maxPixelsPerPlane: max, maxPixelsPerScan: limits.maxPixelsPerScan });
 const replace = (files: Files, name: string, data: Buffer): Files => files.map((f) => (f.name === name ? { name, data } : f));
 const sidecarOf = (files: Files): { name: string; data: Buffer } => files[files.length - 1];
 
