@@ -7,6 +7,8 @@ import { generateScan } from '../libs/imaging/src/synthetic/index.js';
 import { DicosAdapter } from '../libs/scanner-adapters/src/dicos/dicos.adapter.js';
 import { writeScannerInput } from '../libs/scanner-adapters/src/scanner-input.writer.js';
 import { type ServiceProcess, startServiceProcess } from '../test/processes.js';
+import { benchConversionMemory, conversionMemorySection } from './conversion-memory.js';
+import { benchLoad, type LoadResult, loadOptionsFromEnv, loadSection } from './load.js';
 import { benchTraining, trainingSection } from './training.js';
 import { benchViewer } from './ui.js';
 import { benchWorklist } from './worklist.js';
@@ -17,9 +19,11 @@ import { deleteRedisKeys } from '../test/redis.js';
  * niix benchmarks: the built service runs as its own process (embedded defaults for ingest, PostgreSQL for the
  * work pool); this process plays the stations, the analysts and (through headless Chromium) the workstation.
  * Results go to docs/benchmarks.md with the machine described.
- *   npm run bench            (about 10 minutes on 2 cores)
+ *   npm run bench            (about 25 minutes on 2 cores, the load part 10 minutes of them plus its drain)
  *   BENCH_ONLY=training node dist/bench/run.js   (after npm run build: only the training part; replaces the
  *                            "## Training" section of docs/benchmarks.md and keeps the rest of the file)
+ *   BENCH_ONLY=load node dist/bench/run.js       (after npm run build: only the load part, bench/load.ts; replaces
+ *                            the "## Load" section the same way; BENCH_LOAD_* settings are described there)
  * Sizes: BENCH_WIDTH, BENCH_HEIGHT (scan), BENCH_TRAINING_CASES, BENCH_TRAINING_PROJECTED (training set).
  */
 
@@ -125,17 +129,18 @@ function machine(): string {
 /**
  * BENCH_ONLY=ingest runs the ingest part and prints it (for development; docs/benchmarks.md wants every part).
  * BENCH_ONLY=training runs the training part and puts its section into the existing docs/benchmarks.md.
+ * BENCH_ONLY=load does the same with the load part, BENCH_ONLY=memory with the memory of one conversion.
  */
 const ONLY = process.env.BENCH_ONLY;
 const REPORT = path.resolve('docs/benchmarks.md');
 
 /**
- * The report with its "## Training" section replaced by `section` (a section runs to the next "## " heading);
+ * The report with its "## <heading>" section replaced by `section` (a section runs to the next "## " heading);
  * without one, the section goes before "## How to read them", or at the end.
  */
-function withTrainingSection(report: string, section: string): string {
+function withSection(report: string, heading: string, section: string): string {
   const body = section.replace(/^\n+/, '').replace(/\n*$/, '\n');
-  const start = report.search(/^## Training$/m);
+  const start = report.search(new RegExp(`^## ${heading}$`, 'm'));
   if (start !== -1) {
     const rest = report.slice(start + 1).search(/^## /m);
     const end = rest === -1 ? report.length : start + 1 + rest;
@@ -146,22 +151,63 @@ function withTrainingSection(report: string, section: string): string {
   return `${report.replace(/\n*$/, '\n')}\n${body}`;
 }
 
+/** Puts one part's section into the existing report, keeping the rest. */
+function writeSection(heading: string, section: string, log: (line: string) => void): void {
+  const existing = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '# Benchmarks\n';
+  writeFileSync(REPORT, withSection(existing, heading, section));
+  log(`wrote the "## ${heading}" section of docs/benchmarks.md`);
+}
+
+/** The machine in one line, for a part run on its own. */
+function machineLine(): string {
+  return machine().split('\n').map((line) => line.replace(/^- /, '')).join('; ');
+}
+
+/** BENCH_ONLY=memory: the peak memory of one conversion of the largest scan the defaults allow. */
+async function memoryOnly(log: (line: string) => void): Promise<void> {
+  const figures = await benchConversionMemory(log);
+  const section = conversionMemorySection(figures, `Run on its own (\`BENCH_ONLY=memory\`, bench/conversion-memory.ts) on ${new Date().toISOString().slice(0, 10)}; machine: ${machineLine()}.`);
+  writeSection('Memory of one conversion', section, log);
+  console.log(section);
+}
+
 /** BENCH_ONLY=training: the training part alone, its section written into the existing report. */
 async function trainingOnly(log: (line: string) => void): Promise<void> {
   log('training: the service as its own process on its embedded defaults');
   const { figures } = await benchTraining(log);
   const date = new Date().toISOString().slice(0, 10);
-  const machineLine = machine().split('\n').map((line) => line.replace(/^- /, '')).join('; ');
-  const standalone = trainingSection(figures, `Run on its own (\`BENCH_ONLY=training\`, bench/training.ts) on ${date}; machine: ${machineLine}.`);
-  const existing = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '# Benchmarks\n';
-  writeFileSync(REPORT, withTrainingSection(existing, standalone));
-  log('wrote the "## Training" section of docs/benchmarks.md');
+  const standalone = trainingSection(figures, `Run on its own (\`BENCH_ONLY=training\`, bench/training.ts) on ${date}; machine: ${machineLine()}.`);
+  writeSection('Training', standalone, log);
   console.log(standalone);
+}
+
+/** A load run that did not pass: its section is written all the same, then the benchmark fails. */
+function failIfLoadFailed(load: LoadResult): void {
+  if (load.failures.length === 0) return;
+  console.error(`bench: the load run did not pass:\n- ${load.failures.join('\n- ')}`);
+  if (load.figures.errors.samples.length) console.error(`first errors:\n${load.figures.errors.samples.join('\n')}`);
+  if (load.figures.serviceLog.samples.length) console.error(`service log (warn and above):\n${load.figures.serviceLog.samples.join('\n')}`);
+  process.exitCode = 1;
+}
+
+/** BENCH_ONLY=load: the load part alone, its section written into the existing report. */
+async function loadOnly(log: (line: string) => void): Promise<void> {
+  const options = loadOptionsFromEnv();
+  const load = await benchLoad(log, options);
+  const date = new Date().toISOString().slice(0, 10);
+  const short = options.minutes < 10 || options.stations < 16 || options.analysts < 20;
+  const note = `Run on its own (\`BENCH_ONLY=load\`) on ${date}; machine: ${machineLine()}.${short ? ` **A short run** (${options.minutes} min, ${options.stations} stations, ${options.analysts} analysts), not the full 10-minute one: its figures are indicative only.` : ''}`;
+  const section = loadSection(load.figures, note);
+  writeSection('Load', section, log);
+  console.log(section);
+  failIfLoadFailed(load);
 }
 
 async function main(): Promise<void> {
   const log = (line: string) => console.log(`[bench] ${line}`);
   if (ONLY === 'training') return trainingOnly(log);
+  if (ONLY === 'load') return loadOnly(log);
+  if (ONLY === 'memory') return memoryOnly(log);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'niix-bench-'));
   const prefix = `niixbench${randomBytes(3).toString('hex')}`;
   log(`generating a ${WIDTH} x ${HEIGHT} dual-energy scan`);
@@ -374,10 +420,15 @@ plane's 16-bit pyramid on its first tile request). A window/level change only re
 `;
   log('training: archive, a set with projected threats, a trainee, the trainer');
   const training = await benchTraining(log);
-  const report = ingestReport.replace('\n## How to read them', `${poolReport}${viewerReport}${training.section}\n## How to read them`);
+  log('memory: one conversion of the largest scan the defaults allow');
+  const memory = conversionMemorySection(await benchConversionMemory(log));
+  log('load: stations, analysts and results together');
+  const load = await benchLoad(log, loadOptionsFromEnv());
+  const report = ingestReport.replace('\n## How to read them', `${poolReport}${viewerReport}${memory}${training.section}${load.section}\n## How to read them`);
   writeFileSync(REPORT, report);
   log('wrote docs/benchmarks.md');
   console.log(report);
+  failIfLoadFailed(load);
 }
 
 main().catch((error: unknown) => {
