@@ -25,6 +25,7 @@ import { ConversionProcesses } from './pipeline/conversion.process.js';
 import { PipelineService } from './pipeline/pipeline.service.js';
 import { JobRunner } from './queue/job-runner.js';
 import { QueueRepository } from './queue/queue.repository.js';
+import { ReconcileService } from './reconcile/reconcile.service.js';
 import { RedisModule } from './redis/redis.module.js';
 import { RedisPrefixService } from './redis/redis-prefix.service.js';
 import { DeliveryController } from './delivery/delivery.controller.js';
@@ -106,6 +107,7 @@ export class AppModule {
         PlaneTilesService,
         ProjectionService,
         QueueRepository,
+        ReconcileService,
         RedisPrefixService,
         ResultEventsRepository,
         ResultRepository,

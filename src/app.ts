@@ -9,14 +9,11 @@ import sharp from 'sharp';
 import { AppModule } from './app.module.js';
 import { AuthService } from './auth/auth.service.js';
 import type { AppConfig } from './config/config.js';
-import { DeliveryService } from './delivery/delivery.service.js';
 import { AppLogger } from './logging/app-logger.js';
 import { registerRequestContext, requestIdFor } from './logging/request-context.js';
 import { registerHttpMetrics } from './metrics/http-metrics.js';
-import { PipelineService } from './pipeline/pipeline.service.js';
+import { ReconcileService } from './reconcile/reconcile.service.js';
 import { RedisPrefixService } from './redis/redis-prefix.service.js';
-import { VerdictService } from './review/verdict.service.js';
-import { ProjectionService } from './training/projection.service.js';
 import { registerWebApp } from './web/web-app.js';
 
 export interface StartOptions {
@@ -59,11 +56,9 @@ export async function startApp(config: AppConfig, options: StartOptions = {}): P
     // The one secret niix ever prints: once, for the operator, on stderr beside (not inside) the JSON log.
     (options.console ?? process.stderr).write(`niix: created the first administrator "admin" with the password ${generatedPassword} (shown once; change it)\n`);
   }
-  // The database is the system of record: put back the jobs and results a crash or a lost Redis dropped.
-  await app.get(PipelineService).reconcile();
-  await app.get(VerdictService).reconcileResults();
-  await app.get(DeliveryService).reconcile();
-  await app.get(ProjectionService).reconcile();
+  // The database is the system of record: put back the jobs and results a crash or a lost Redis dropped, now and
+  // then every NIIX_RECONCILE_SECONDS (the timer stops when the app closes).
+  await app.get(ReconcileService).start();
   await app.listen({ port: config.port, host: config.host });
   new Logger('niix').log(`listening on ${await app.getUrl()} with roles ${[...config.roles].join(', ')}; ${describeConfig(config)}`);
   return app;

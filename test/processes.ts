@@ -283,3 +283,19 @@ function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) * 1024 : 0;
 }
+
+export interface ProcessRequest {
+  token?: string;
+  json?: unknown;
+  body?: FormData;
+}
+
+/** A request to a service process: JSON in (or a form) and JSON out, with an optional bearer token. */
+export async function requestProcess<T>(service: Pick<ServiceProcess, 'url'>, method: string, route: string, init: ProcessRequest = {}): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = {};
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  if (init.json !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${service.url}${route}`, { method, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+}

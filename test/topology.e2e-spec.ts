@@ -17,7 +17,7 @@ import type { ResultBody } from '../src/results/result-body.js';
 import { scanObjects } from '../src/scans/scan-objects.js';
 import { S3Storage } from '../src/storage/s3.storage.js';
 import { createTestPostgres } from './postgres.js';
-import { type ServiceProcess, ensureServiceBuilt, startServiceProcess } from './processes.js';
+import { type ProcessRequest, type ServiceProcess, ensureServiceBuilt, requestProcess, startServiceProcess } from './processes.js';
 import { deleteRedisKeys } from './redis.js';
 import { type TestS3, startS3rver } from './s3.js';
 import { scanForm } from './service.harness.js';
@@ -139,14 +139,7 @@ describe('the one-host installation (docker/compose.yaml) as processes', () => {
     return started;
   }
 
-  async function request<T>(method: string, route: string, init: { token?: string; json?: unknown; body?: FormData } = {}) {
-    const headers: Record<string, string> = {};
-    if (init.token) headers.authorization = `Bearer ${init.token}`;
-    if (init.json !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${api.url}${route}`, { method, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
-  }
+  const request = <T>(method: string, route: string, init: ProcessRequest = {}) => requestProcess<T>(api, method, route, init);
 
   async function upload(width: number, height: number, seed: number): Promise<string> {
     const files = await writeScannerInput('raw:aurora-ax6', generateScan({ seed, kind: 'container', width, height }));

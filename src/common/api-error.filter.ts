@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { isDatabaseFault } from '../database/database-fault.js';
 import { StorageUnavailableError } from '../storage/object-storage.js';
 
 interface FastifyLikeError {
@@ -66,6 +67,10 @@ export class ApiErrorFilter implements ExceptionFilter {
       this.logger.warn(exception.message);
       return { status: 503, body: { error: { code: 'storage_unavailable', message: 'the object storage is not available; nothing was stored: try again later' } } };
     }
+    if (isDatabaseFault(exception)) {
+      this.logger.warn(`database unavailable: ${faultLine(exception)}`);
+      return { status: 503, body: { error: { code: 'database_unavailable', message: 'the database is not available right now: try again later (the same request, with the same Idempotency-Key, is safe to repeat)' } } };
+    }
     const fastify = exception as FastifyLikeError;
     const known = fastify?.code ? FASTIFY_CODES[fastify.code] : undefined;
     if (known) return { status: known.status, body: { error: { code: known.code, message: known.message } } };
@@ -84,4 +89,16 @@ export class ApiErrorFilter implements ExceptionFilter {
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { status: 500, body: { error: { code: 'internal_error', message: 'an internal error occurred; it has been logged' } } };
   }
+}
+
+/** The error and its causes on one line, for the log (a failed query names the lost connection only in its cause). */
+function faultLine(error: unknown): string {
+  const parts: string[] = [];
+  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 4; depth++) {
+    const { message, code, cause } = current as { message?: unknown; code?: unknown; cause?: unknown };
+    const text = typeof message === 'string' ? message.split('\n')[0] : String(current);
+    parts.push(typeof code === 'string' && !text.includes(code) ? `${code} ${text}` : text);
+    current = cause;
+  }
+  return parts.join(': ');
 }

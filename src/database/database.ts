@@ -8,6 +8,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
+import { DatabaseUnavailableError } from './database-fault.js';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -40,6 +41,11 @@ export class Database {
     }
     const pool = new pg.Pool({ connectionString: settings.url, max: 20 });
     pool.on('error', () => undefined); // a dropped idle connection is replaced on the next query
+    // A connection that drops while checked out (in a transaction, between its queries) emits `error` on its client,
+    // which the pool listens to only while the client is idle: without a listener of its own it would stop the
+    // process. The query under way rejects by itself, and the pool discards the client when it is released.
+    pool.on('connect', (client) => client.on('error', () => undefined));
+    nameConnectFaults(pool);
     const db = drizzlePg(pool, { schema });
     try {
       await migrateUnderLock(pool);
@@ -58,6 +64,23 @@ export class Database {
   async close(): Promise<void> {
     await this.closeClient();
   }
+}
+
+/**
+ * A connection the pool cannot open (the server refuses, is unreachable, resets, times out, turns it away) rejects
+ * with DatabaseUnavailableError, so that the API can tell it from a fault of its own (503, not 500). Queries of the
+ * pool and transactions both take their connection through `connect`.
+ */
+function nameConnectFaults(pool: pg.Pool): void {
+  type Callback = (error: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void;
+  const connect = pool.connect.bind(pool) as (callback?: Callback) => Promise<pg.PoolClient> | undefined;
+  const named = (error: unknown) => (error instanceof DatabaseUnavailableError ? error : new DatabaseUnavailableError(error));
+  (pool as unknown as { connect: (callback?: Callback) => unknown }).connect = (callback?: Callback) => {
+    if (callback) return connect((error, client, done) => callback(error ? named(error) : error, client, done));
+    return connect()!.catch((error: unknown) => {
+      throw named(error);
+    });
+  };
 }
 
 /** Key of the advisory lock that lets one process at a time apply migrations to a PostgreSQL database. */

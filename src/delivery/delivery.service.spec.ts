@@ -62,6 +62,7 @@ describe(DeliveryService.name, () => {
 
   beforeEach(() => {
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     results = strictMock(ResultRepository);
     stations = strictMock(StationRepository);
     queues = strictMock(QueueRepository);
@@ -150,10 +151,86 @@ describe(DeliveryService.name, () => {
       await expect(service.deliver({ resultId: '42' }, context)).rejects.toThrow('fetch failed: ECONNREFUSED');
     });
 
-    it.each([{ deliveredAt: NOW }, { ackedAt: NOW }, { undeliveredAt: NOW }])('sends nothing for a result with %j', async (state) => {
+    it.each([{ deliveredAt: NOW }, { ackedAt: NOW }])('sends nothing for a result with %j', async (state) => {
       results.findById.mockResolvedValue(resultRow(state));
       await service.deliver({ resultId: '42' }, context);
       expect(transport.post).not.toHaveBeenCalled();
+    });
+
+    it('sends an undelivered result taken for a retry and, when it gets through, the other undelivered results of its station', async () => {
+      results.findById.mockResolvedValue(resultRow({ undeliveredAt: NOW, deliveryAttempts: 36 }));
+      transport.post.mockResolvedValue({ status: 200 });
+      audit.record.mockResolvedValue();
+      results.takeUndeliveredOf.mockResolvedValue([resultRow({ id: 43, deliveryAttempts: 36 }), resultRow({ id: 44, deliveryAttempts: 36 })]);
+      queues.add.mockResolvedValue();
+      await service.deliver({ resultId: '42' }, { ...context, attempt: 37 });
+      expect(results.recordAttempt).toHaveBeenCalledWith(42, { deliveredAt: NOW });
+      expect(results.takeUndeliveredOf).toHaveBeenCalledWith(STATION_ID);
+      expect(queues.add.mock.calls).toEqual([
+        [JobName.DeliverResult, { resultId: '43' }, { attempts: 36, backoff: { type: CAPPED_EXPONENTIAL, delay: 1000 }, resetAttempts: true }],
+        [JobName.DeliverResult, { resultId: '44' }, { attempts: 36, backoff: { type: CAPPED_EXPONENTIAL, delay: 1000 }, resetAttempts: true }],
+      ]);
+    });
+
+    it('names a failed retry of an undelivered result as such', async () => {
+      results.findById.mockResolvedValue(resultRow({ undeliveredAt: NOW, deliveryAttempts: 36 }));
+      transport.post.mockResolvedValue({ status: 503 });
+      await expect(service.deliver({ resultId: '42' }, { ...context, attempt: 37 })).rejects.toThrow('(a retry of an undelivered result): the callback URL answered HTTP 503');
+      expect(results.recordAttempt).toHaveBeenCalledWith(42, { error: 'the callback URL answered HTTP 503' });
+    });
+  });
+
+  describe('retryUndelivered', () => {
+    it('takes the due undelivered results (given up an hour ago or earlier) and gives each one more attempt', async () => {
+      results.takeUndeliveredRetries.mockResolvedValue([resultRow({ undeliveredAt: NOW }), resultRow({ id: 50, undeliveredAt: NOW })]);
+      queues.add.mockResolvedValue();
+      expect(await service.retryUndelivered()).toBe(2);
+      expect(results.takeUndeliveredRetries).toHaveBeenCalledWith(new Date(NOW.getTime() - 3_600_000), NOW);
+      expect(queues.add.mock.calls).toEqual([
+        [JobName.DeliverResult, { resultId: '42' }, { attempts: 1, backoff: { type: CAPPED_EXPONENTIAL, delay: 1000 } }],
+        [JobName.DeliverResult, { resultId: '50' }, { attempts: 1, backoff: { type: CAPPED_EXPONENTIAL, delay: 1000 } }],
+      ]);
+    });
+
+    it.each([
+      [1000, 3_600_000],
+      [60_000, 3_600_000],
+      [50, 180_000],
+      [1, 3600],
+    ])('with a first wait of %i ms, retries hourly, scaled below 1 s (%i ms)', (backoffMs, retryMs) => {
+      build({ backoffMs });
+      expect(service.retryUndeliveredMs).toBe(retryMs);
+    });
+
+    it('is part of the reconciliation', async () => {
+      results.pendingDeliveries.mockResolvedValue([7]);
+      queues.state.mockResolvedValue('delayed');
+      results.takeUndeliveredRetries.mockResolvedValue([resultRow({ undeliveredAt: NOW })]);
+      queues.add.mockResolvedValue();
+      expect(await service.reconcile()).toBe(2);
+    });
+  });
+
+  describe('reconcile', () => {
+    beforeEach(() => results.takeUndeliveredRetries.mockResolvedValue([]));
+
+    it('schedules again the webhooks still to deliver whose job was lost', async () => {
+      results.pendingDeliveries.mockResolvedValue([7, 8]);
+      queues.state.mockResolvedValueOnce(null).mockResolvedValueOnce('delayed');
+      queues.add.mockResolvedValue();
+      expect(await service.reconcile()).toBe(2);
+      expect(queues.add.mock.calls.map((call) => call[1])).toEqual([{ resultId: '7' }, { resultId: '8' }]);
+    });
+
+    it('marks undelivered a result whose job failed for good (its exhausted handler did not run), instead of one more attempt', async () => {
+      results.pendingDeliveries.mockResolvedValue([42]);
+      queues.state.mockResolvedValue('failed');
+      results.findById.mockResolvedValue(resultRow({ deliveryAttempts: 36 }));
+      results.markUndelivered.mockResolvedValue(true);
+      audit.record.mockResolvedValue();
+      await service.reconcile();
+      expect(results.markUndelivered).toHaveBeenCalledWith(42, NOW);
+      expect(queues.add).not.toHaveBeenCalled();
     });
   });
 
@@ -168,7 +245,7 @@ describe(DeliveryService.name, () => {
       expect(await counted('niix_deliveries_undelivered_total')).toBe(1);
     });
 
-    it('leaves a result delivered meanwhile alone', async () => {
+    it('leaves a result delivered meanwhile, or one whose retry failed (undelivered already), alone', async () => {
       results.findById.mockResolvedValue(resultRow());
       results.markUndelivered.mockResolvedValue(false);
       await service.exhausted({ resultId: '42' }, new Error('HTTP 503'));

@@ -8,14 +8,14 @@ import { Logger } from '@nestjs/common';
 import { strictMock, strictValue } from '../../test/strict-mock.js';
 import { ConversionError, type ScannerAdapter } from '../../libs/scanner-adapters/src/adapter.js';
 import { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
-import { AuditRepository } from '../audit/audit.repository.js';
 import type { StationPrincipal } from '../auth/roles.js';
 import { Clock } from '../common/clock.js';
 import type { AppConfig } from '../config/config.js';
 import { PipelineService } from '../pipeline/pipeline.service.js';
 import { ScanRepository, type ScanRow } from '../scans/scan.repository.js';
 import { FilesystemStorage } from '../storage/filesystem.storage.js';
-import { IngestService, type UploadPart } from './ingest.service.js';
+import { DatabaseUnavailableError } from '../database/database-fault.js';
+import { IngestService, UNKNOWN_INSERT_RETRY_MS, type UploadPart } from './ingest.service.js';
 import { scanRow as buildScanRow, refusal } from '../../test/builders.js';
 import { StationRepository, type StationRow } from '../stations/station.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -73,7 +73,6 @@ describe(IngestService.name, () => {
   let storage: FilesystemStorage;
   let scans: jest.Mocked<ScanRepository>;
   let pipeline: jest.Mocked<PipelineService>;
-  let audit: jest.Mocked<AuditRepository>;
   let stations: jest.Mocked<StationRepository>;
   let service: IngestService;
 
@@ -84,14 +83,13 @@ describe(IngestService.name, () => {
     jest.spyOn(storage, 'deletePrefix');
     scans = strictMock(ScanRepository);
     pipeline = strictMock(PipelineService);
-    audit = strictMock(AuditRepository);
     adapter.check.mockReset();
     const config = strictValue<AppConfig>('AppConfig', { limits: { maxUploadBytes: MAX_UPLOAD, maxPixelsPerPlane: 1e6, maxPixelsPerScan: 2e6 } });
     const clock = strictMock(Clock, { now: () => NOW, newId: () => SCAN_ID });
     stations = strictMock(StationRepository, {
       findById: async () => ({ ...stationSettings }),
     });
-    service = new IngestService(config, storage, new AdapterRegistry([adapter]), scans, stations, pipeline, audit, clock, new MetricsService());
+    service = new IngestService(config, storage, new AdapterRegistry([adapter]), scans, stations, pipeline, clock, new MetricsService());
   });
 
   afterEach(async () => {
@@ -171,7 +169,7 @@ describe(IngestService.name, () => {
   });
 
   it('names the metadata fields of a repeat that were not applied (the first upload of the same files stands)', async () => {
-    const earlier = scanRow({ id: 'e0000000-0000-4000-8000-000000000000', metadata: { declarations: ['26LV1'], riskScore: 10, fields: { lane: '2', shift: 'a' } } });
+    const earlier = scanRow({ id: 'e0000000-0000-4000-8000-000000000000', status: 'queued', metadata: { declarations: ['26LV1'], riskScore: 10, fields: { lane: '2', shift: 'a' } } });
     scans.findByContent.mockResolvedValue(earlier);
     const metadata = { riskScore: 10, declarations: ['26LV2'], reference: 'new', fields: { shift: 'a', lane: '3' } };
     const result = await service.receive(station, undefined, upload({ kind: 'field', name: 'metadata', value: JSON.stringify(metadata) }, filePart('a.img', fileData('IMG:', 5000))));
@@ -189,7 +187,7 @@ describe(IngestService.name, () => {
   });
 
   it('answers with the winner when a concurrent upload of the same key won the insert', async () => {
-    const winner = scanRow({ id: 'f0000000-0000-4000-8000-000000000000' });
+    const winner = scanRow({ id: 'f0000000-0000-4000-8000-000000000000', status: 'converting' });
     scans.findByContent.mockResolvedValue(undefined);
     scans.insertWithFiles.mockResolvedValue(false);
     scans.findByIdempotencyKey.mockResolvedValueOnce(undefined).mockResolvedValueOnce(winner);
@@ -197,6 +195,67 @@ describe(IngestService.name, () => {
     expect(result).toEqual({ scan: winner, created: false, notApplied: [] });
     expect(scans.findByIdempotencyKey).toHaveBeenCalledWith(station.id, 'key-1');
     await expectNothingStored();
+  });
+
+  it('queues the conversion of a repeated scan still received (its first upload failed after the scan was recorded)', async () => {
+    const earlier = scanRow({ id: 'e0000000-0000-4000-8000-000000000000', status: 'received' });
+    scans.findByContent.mockResolvedValue(earlier);
+    pipeline.start.mockResolvedValue();
+    expect(await service.receive(station, undefined, upload(filePart('a.img', fileData('IMG:', 5000))))).toEqual({ scan: earlier, created: false, notApplied: [] });
+    expect(pipeline.start).toHaveBeenCalledWith(earlier.id);
+    await expectNothingStored();
+  });
+
+  describe('when the database fails', () => {
+    const lost = () => new DatabaseUnavailableError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+    const originals = () => existsSync(path.join(root, 'scans', SCAN_ID, 'original', '0'));
+
+    beforeEach(() => {
+      jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
+      scans.findByIdempotencyKey.mockResolvedValue(undefined);
+    });
+    afterEach(() => jest.useRealTimers());
+
+    it('before the insert: deletes what it stored and passes the fault on', async () => {
+      scans.findByContent.mockRejectedValue(lost());
+      await expect(service.receive(station, 'key-1', upload(filePart('a.img', fileData('IMG:', 5000))))).rejects.toThrow(DatabaseUnavailableError);
+      await expectNothingStored();
+    });
+
+    it('under the insert: keeps the originals until the database tells whether the scan was recorded, then deletes them when not', async () => {
+      scans.findByContent.mockResolvedValue(undefined);
+      scans.insertWithFiles.mockRejectedValue(lost());
+      await expect(service.receive(station, 'key-1', upload(filePart('a.img', fileData('IMG:', 5000))))).rejects.toThrow(DatabaseUnavailableError);
+      expect(originals()).toBe(true);
+      // the database is still away at the first question, back at the second
+      scans.findById.mockRejectedValueOnce(lost()).mockResolvedValueOnce(undefined);
+      await jest.advanceTimersByTimeAsync(UNKNOWN_INSERT_RETRY_MS);
+      expect(originals()).toBe(true);
+      await jest.advanceTimersByTimeAsync(UNKNOWN_INSERT_RETRY_MS);
+      await (storage.deletePrefix as jest.MockedFunction<typeof storage.deletePrefix>).mock.results[0]?.value;
+      await expectNothingStored();
+      expect(scans.findById).toHaveBeenCalledTimes(2);
+    });
+
+    it('under the insert of a scan that was committed after all: keeps its originals', async () => {
+      scans.findByContent.mockResolvedValue(undefined);
+      scans.insertWithFiles.mockRejectedValue(lost());
+      await expect(service.receive(station, undefined, upload(filePart('a.img', fileData('IMG:', 5000))))).rejects.toThrow(DatabaseUnavailableError);
+      scans.findById.mockResolvedValue(scanRow());
+      await jest.advanceTimersByTimeAsync(UNKNOWN_INSERT_RETRY_MS);
+      expect(scans.findById).toHaveBeenCalledWith(SCAN_ID);
+      expect(originals()).toBe(true);
+      expect(storage.deletePrefix).not.toHaveBeenCalled();
+    });
+
+    it('after the scan is recorded: keeps its originals (a repeat of the upload finds the scan)', async () => {
+      scans.findByContent.mockResolvedValue(undefined);
+      scans.insertWithFiles.mockResolvedValue(true);
+      pipeline.start.mockRejectedValue(lost());
+      await expect(service.receive(station, 'key-1', upload(filePart('a.img', fileData('IMG:', 5000))))).rejects.toThrow(DatabaseUnavailableError);
+      expect(originals()).toBe(true);
+      expect(storage.deletePrefix).not.toHaveBeenCalled();
+    });
   });
 
   it('stores the files, records the scan with their sha-256 and sizes, and starts the pipeline once', async () => {
@@ -207,7 +266,6 @@ describe(IngestService.name, () => {
     scans.findByContent.mockResolvedValue(undefined);
     scans.insertWithFiles.mockResolvedValue(true);
     scans.findById.mockResolvedValue(row);
-    audit.record.mockResolvedValue();
     pipeline.start.mockResolvedValue();
 
     const result = await service.receive(
@@ -238,10 +296,15 @@ describe(IngestService.name, () => {
         { scanId: SCAN_ID, position: 0, name: 'a.img', size: 5000, sha256: sha256(image), objectKey: `scans/${SCAN_ID}/original/0` },
         { scanId: SCAN_ID, position: 1, name: 'a.json', size: 20, sha256: sha256(sidecar), objectKey: `scans/${SCAN_ID}/original/1` },
       ],
+      {
+        actorType: 'station',
+        actorId: station.id,
+        action: 'scan.received',
+        detail: { files: [{ name: 'a.img', size: 5000, sha256: sha256(image) }, { name: 'a.json', size: 20, sha256: sha256(sidecar) }], adapter: 'stub' },
+      },
     );
     expect(await readFile(path.join(root, 'scans', SCAN_ID, 'original', '0'))).toEqual(image);
     expect(await readFile(path.join(root, 'scans', SCAN_ID, 'original', '1'))).toEqual(sidecar);
-    expect(audit.record).toHaveBeenCalledWith(expect.objectContaining({ actorType: 'station', actorId: station.id, action: 'scan.received', scanId: SCAN_ID }));
     expect(pipeline.start).toHaveBeenCalledTimes(1);
     expect(pipeline.start).toHaveBeenCalledWith(SCAN_ID);
     expect(storage.deletePrefix).not.toHaveBeenCalled();

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { MetadataError, parseScanMetadata, type ScanMetadata } from '../../libs/exchange-format/src/metadata.js';
 import { unstorableCharacter, unstorableTextReason } from '../../libs/exchange-format/src/text.js';
 import { CHECK_BYTES, ConversionError, SNIFF_BYTES, type ScannerAdapter } from '../../libs/scanner-adapters/src/adapter.js';
 import type { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.js';
-import { AuditRepository } from '../audit/audit.repository.js';
 import type { StationPrincipal } from '../auth/roles.js';
 import { ApiError } from '../common/api-error.js';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig, conversionLimits } from '../config/config.js';
+import { isDatabaseFault } from '../database/database-fault.js';
 import { annotateLogContext } from '../logging/log-context.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { PipelineService } from '../pipeline/pipeline.service.js';
@@ -28,6 +28,9 @@ export type UploadPart =
 
 export const MAX_FILES_PER_SCAN = 32;
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,200}$/;
+/** After an insert whose outcome is unknown (the database went away under it), how often and how long to ask again. */
+export const UNKNOWN_INSERT_RETRY_MS = 1000;
+export const UNKNOWN_INSERT_GIVE_UP_MS = 10 * 60_000;
 
 export const uploadResponse = z
   .object({
@@ -51,11 +54,16 @@ interface StoredFile {
 /**
  * Takes a station's upload: streams every file to object storage while hashing it, refuses unknown formats
  * from the first bytes, records the scan and its originals in one transaction, and starts the pipeline.
- * Nothing is half-written: a refused or failed upload leaves no objects and no row.
+ * Nothing is half-written: a refused or failed upload leaves no objects and no row. Once the scan is recorded its
+ * originals stay, whatever fails after (an answer lost, the queue down): the station's retry finds the scan and
+ * starts its conversion when it has not started. When the database goes away under the insert, whether it was
+ * recorded is asked again once the database answers, and the originals of a scan that was not are deleted then.
  */
 @Injectable()
-export class IngestService {
+export class IngestService implements OnModuleDestroy {
   private readonly logger = new Logger(IngestService.name);
+  /** Pending questions after inserts of unknown outcome (settleUnknownInsert), with the prefix each is about. */
+  private readonly settling = new Map<NodeJS.Timeout, string>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -64,7 +72,6 @@ export class IngestService {
     private readonly scans: ScanRepository,
     private readonly stations: StationRepository,
     private readonly pipeline: PipelineService,
-    private readonly audit: AuditRepository,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
   ) {}
@@ -95,6 +102,8 @@ export class IngestService {
     const files: StoredFile[] = [];
     let metadata: ScanMetadata = {};
     let total = 0;
+    /** Whether the scan row is committed: `unknown` when the database failed under the insert. */
+    let recorded = 'no' as 'no' | 'unknown' | 'yes';
     try {
       for await (const part of parts) {
         if (part.kind === 'field') {
@@ -131,7 +140,7 @@ export class IngestService {
       const earlier = sameKey ?? (await this.scans.findByContent(station.id, contentSha256));
       if (earlier) {
         await this.storage.deletePrefix(prefix);
-        return this.repeatOf(earlier, idempotencyKey, contentSha256, metadata);
+        return await this.repeatOf(earlier, idempotencyKey, contentSha256, metadata);
       }
       const now = this.clock.now();
       const settings = await this.stations.findById(station.id);
@@ -149,10 +158,23 @@ export class IngestService {
         adapterId: identified.adapter.id,
         receivedAt: now,
       };
-      const inserted = await this.scans.insertWithFiles(
-        row,
-        files.map((file) => ({ scanId, position: file.position, name: file.name, size: file.size, sha256: file.sha256, objectKey: file.objectKey })),
-      );
+      let inserted: boolean;
+      try {
+        inserted = await this.scans.insertWithFiles(
+          row,
+          files.map((file) => ({ scanId, position: file.position, name: file.name, size: file.size, sha256: file.sha256, objectKey: file.objectKey })),
+          {
+            actorType: 'station',
+            actorId: station.id,
+            action: 'scan.received',
+            detail: { files: files.map(({ name, size, sha256 }) => ({ name, size, sha256 })), adapter: identified.adapter.id },
+          },
+        );
+      } catch (error) {
+        // A connection lost at the commit leaves it unknown whether the row was committed.
+        if (isDatabaseFault(error)) recorded = 'unknown';
+        throw error;
+      }
       if (!inserted) {
         // The same key or content arrived concurrently and won the race: that scan is the answer.
         await this.storage.deletePrefix(prefix);
@@ -160,33 +182,73 @@ export class IngestService {
           (idempotencyKey && (await this.scans.findByIdempotencyKey(station.id, idempotencyKey))) ||
           (await this.scans.findByContent(station.id, contentSha256));
         if (!winner) throw new Error('scan insert conflicted but no earlier scan was found');
-        return this.repeatOf(winner, idempotencyKey, contentSha256, metadata);
+        return await this.repeatOf(winner, idempotencyKey, contentSha256, metadata);
       }
-      await this.audit.record({
-        actorType: 'station',
-        actorId: station.id,
-        action: 'scan.received',
-        scanId,
-        detail: { files: files.map(({ name, size, sha256 }) => ({ name, size, sha256 })), adapter: identified.adapter.id },
-      });
+      recorded = 'yes';
       this.metrics.scanReceived(station.id, identified.adapter.id);
       await this.pipeline.start(scanId);
       const scan = await this.scans.findById(scanId);
       return { scan: scan!, created: true, notApplied: [] };
     } catch (error) {
-      await this.storage.deletePrefix(prefix).catch((cause: Error) => this.logger.error(`cleanup of ${prefix} failed: ${cause.message}`));
+      if (recorded === 'no') {
+        await this.storage.deletePrefix(prefix).catch((cause: Error) => this.logger.error(`cleanup of ${prefix} failed: ${cause.message}`));
+      } else if (recorded === 'unknown') {
+        this.settleUnknownInsert(scanId, prefix);
+      }
       throw error;
     }
   }
 
-  /** The answer to an upload niix had already: the same files, or the same Idempotency-Key with the same files. */
-  private repeatOf(earlier: ScanRow, idempotencyKey: string | undefined, contentSha256: string, metadata: ScanMetadata) {
+  /**
+   * The insert of scan `scanId` failed on the database, maybe after it committed. Asks again (in the background,
+   * every UNKNOWN_INSERT_RETRY_MS) until the database answers: when the scan was not recorded, its objects are
+   * deleted (the station, answered 503, sends the upload again); when it was, they are its originals and stay.
+   */
+  private settleUnknownInsert(scanId: string, prefix: string): void {
+    const started = Date.now();
+    const later = () => {
+      const timer = setTimeout(() => {
+        this.settling.delete(timer);
+        void ask();
+      }, UNKNOWN_INSERT_RETRY_MS);
+      timer.unref();
+      this.settling.set(timer, prefix);
+    };
+    const ask = async () => {
+      try {
+        if (!(await this.scans.findById(scanId))) await this.storage.deletePrefix(prefix);
+      } catch (error) {
+        if (Date.now() - started > UNKNOWN_INSERT_GIVE_UP_MS) {
+          this.logger.error(`could not learn whether scan ${scanId} was recorded (${(error as Error).message}); its objects under ${prefix} are kept`);
+          return;
+        }
+        later();
+      }
+    };
+    later();
+  }
+
+  onModuleDestroy(): void {
+    for (const timer of this.settling.keys()) clearTimeout(timer);
+    if (this.settling.size) {
+      this.logger.warn(`stopping before the database told whether these uploads were recorded; their objects are kept: ${[...this.settling.values()].join(', ')}`);
+    }
+    this.settling.clear();
+  }
+
+  /**
+   * The answer to an upload niix had already: the same files, or the same Idempotency-Key with the same files. A scan
+   * still `received` may be one whose upload was answered 5xx after it was recorded, before its conversion was
+   * queued: the repeat queues it (the job id makes this harmless when the job exists or has run).
+   */
+  private async repeatOf(earlier: ScanRow, idempotencyKey: string | undefined, contentSha256: string, metadata: ScanMetadata) {
     if (idempotencyKey !== undefined && earlier.idempotencyKey === idempotencyKey && earlier.contentSha256 !== contentSha256) {
       throw ApiError.conflict(
         'idempotency_key_reused',
         `the Idempotency-Key ${idempotencyKey} was used for scan ${earlier.id} with other files: send a new scan with a new key`,
       );
     }
+    if (earlier.status === 'received') await this.pipeline.start(earlier.id);
     return { scan: earlier, created: false, notApplied: metadataDifferences(earlier.metadata, metadata) };
   }
 

@@ -295,6 +295,7 @@ describe(PipelineService.name, () => {
       ]);
       scans.finishedWithoutResult.mockResolvedValue([]);
       queues.add.mockResolvedValue();
+      queues.failedReason.mockResolvedValue(null);
       await expect(service.reconcile()).resolves.toBe(3);
       expect(scans.idsWithStatus).toHaveBeenCalledWith(['received', 'converting']);
       expect(queues.add.mock.calls).toEqual([
@@ -302,6 +303,17 @@ describe(PipelineService.name, () => {
         [JobName.RenderScan, { scanId: 'b' }],
         [JobName.ConvertScan, { scanId: 'c' }],
       ]);
+    });
+
+    it('fails, instead of trying again, a scan whose job failed for good before its handler ran (two crashes)', async () => {
+      scans.idsWithStatus.mockResolvedValue([{ id: SCAN_ID, status: 'converting', manifest: null }]);
+      scans.finishedWithoutResult.mockResolvedValue([]);
+      queues.failedReason.mockResolvedValue('job stalled more than allowable limit');
+      scans.findById.mockResolvedValue(scanRow({ status: 'converting' }));
+      scans.transition.mockResolvedValue(true);
+      await service.reconcile();
+      expect(queues.add).not.toHaveBeenCalled();
+      expectFailed('conversion_crashed', expect.stringContaining('stopped the converter every time'));
     });
 
     it('records the failure result of a failed scan that has none (a crash between the two)', async () => {

@@ -8,8 +8,8 @@ import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig, conversionLimits } from '../config/config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { type JobContext, OnJob, OnJobExhausted } from '../queue/job-handler.decorator.js';
-import { JobCrashedError } from '../queue/job-runner.js';
-import { JobName, type JobOf } from '../queue/jobs.js';
+import { JobCrashedError, failureCause } from '../queue/job-runner.js';
+import { JobName, type JobOf, jobId } from '../queue/jobs.js';
 import { QueueRepository } from '../queue/queue.repository.js';
 import { scanObjects } from '../scans/scan-objects.js';
 import { ResultsService } from '../results/results.service.js';
@@ -57,8 +57,12 @@ export class PipelineService {
   async reconcile(): Promise<number> {
     const pending = await this.scans.idsWithStatus(['received', 'converting']);
     for (const scan of pending) {
-      if (scan.manifest) await this.queues.add(JobName.RenderScan, { scanId: scan.id });
-      else await this.queues.add(JobName.ConvertScan, { scanId: scan.id });
+      const name = scan.manifest ? JobName.RenderScan : JobName.ConvertScan;
+      // A job failed for good whose scan is not failed yet: its handler is running, or its process died before it
+      // ran. The scan fails now (as the handler would), rather than the job being tried again.
+      const reason = await this.queues.failedReason(name, { scanId: scan.id });
+      if (reason !== null) await this.exhausted({ scanId: scan.id }, failureCause(jobId(name, { scanId: scan.id }), new Error(reason)));
+      else await this.queues.add(name, { scanId: scan.id });
     }
     if (pending.length) this.logger.log(`reconciled ${pending.length} unfinished scans with the queues`);
     for (const scan of await this.scans.finishedWithoutResult('failed')) {

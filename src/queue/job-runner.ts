@@ -22,6 +22,11 @@ export class JobCrashedError extends Error {
   }
 }
 
+/** What a job failed for good with, as its exhausted handler is given it: a job whose process died too often is JobCrashedError. */
+export function failureCause(jobId: string, error: Error): Error {
+  return STALLED_LIMIT.test(error.message) ? new JobCrashedError(jobId, MAX_STALLED_COUNT + 1) : error;
+}
+
 type Handler = (payload: unknown, context: JobContext) => Promise<void>;
 type ExhaustedHandler = (payload: unknown, error: Error) => Promise<void>;
 
@@ -97,7 +102,7 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
           this.logger.warn(`job ${job.id} failed (attempt ${job.attemptsMade} of ${attempts}), will retry: ${error.message}`);
           return;
         }
-        const cause = STALLED_LIMIT.test(error.message) ? new JobCrashedError(String(job.id), MAX_STALLED_COUNT + 1) : error;
+        const cause = failureCause(String(job.id), error);
         this.logger.error(`job ${job.id} failed for good: ${cause.message}`);
         const handler = this.exhausted.get(job.name as JobName);
         if (handler) await handler(job.data, cause).catch((failure: Error) => this.logger.error(`after job ${job.id}: ${failure.message}`));

@@ -70,6 +70,12 @@ export class QueueRepository implements OnModuleDestroy {
     return job ? ((await job.getState()) as JobState) : null;
   }
 
+  /** Why the job failed for good, or null when it has not (or does not exist). */
+  async failedReason<N extends JobName>(name: N, payload: JobOf<N>): Promise<string | null> {
+    const job = await this.queue(JOB_QUEUE[name]).getJob(jobId(name, payload));
+    return job && (await job.isFailed()) ? job.failedReason || 'failed' : null;
+  }
+
   async progress<N extends JobName>(name: N, payload: JobOf<N>): Promise<number | null> {
     const job = await this.queue(JOB_QUEUE[name]).getJob(jobId(name, payload));
     return job && typeof job.progress === 'number' ? job.progress : null;

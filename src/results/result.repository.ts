@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { and, asc, desc, eq, gt, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lte, sql } from 'drizzle-orm';
 import { DATABASE } from '../database/database.module.js';
 import type { Database } from '../database/database.js';
 import { results, scans, stations } from '../database/schema.js';
@@ -72,14 +72,16 @@ export class ResultRepository {
     });
   }
 
-  /** Counts one webhook attempt; with `deliveredAt`, it succeeded: the result and its scan are delivered. */
+  /** Counts one webhook attempt; with `deliveredAt`, it succeeded: the result and its scan are delivered (and no longer undelivered). */
   async recordAttempt(id: number, outcome: { error: string } | { deliveredAt: Date }): Promise<void> {
     await this.database.db.transaction(async (tx) => {
       const rows = await tx
         .update(results)
         .set({
           deliveryAttempts: sql`${results.deliveryAttempts} + 1`,
-          ...('error' in outcome ? { lastDeliveryError: outcome.error } : { deliveredAt: sql`coalesce(${results.deliveredAt}, ${timestamp(outcome.deliveredAt)})` }),
+          ...('error' in outcome
+            ? { lastDeliveryError: outcome.error }
+            : { deliveredAt: sql`coalesce(${results.deliveredAt}, ${timestamp(outcome.deliveredAt)})`, undeliveredAt: null }),
         })
         .where(eq(results.id, id))
         .returning({ scanId: results.scanId });
@@ -89,14 +91,44 @@ export class ResultRepository {
     });
   }
 
-  /** Webhook delivery gave up; false when the result was delivered meanwhile. */
+  /** Webhook delivery gave up; false when the result was delivered meanwhile, or is undelivered already (a retry that failed too). */
   async markUndelivered(id: number, at: Date): Promise<boolean> {
     const rows = await this.database.db
       .update(results)
       .set({ undeliveredAt: at })
-      .where(and(eq(results.id, id), isNull(results.deliveredAt)))
+      .where(and(eq(results.id, id), isNull(results.deliveredAt), isNull(results.undeliveredAt)))
       .returning({ id: results.id });
     return rows.length === 1;
+  }
+
+  /**
+   * Takes, per station with a callback URL, its oldest undelivered result when that was given up (or last retried)
+   * at or before `due`, and marks it retried `now`: the result stays undelivered (and listed) while its retry runs.
+   * A conditional update, so that of several processes asking at once one takes each result.
+   */
+  async takeUndeliveredRetries(due: Date, now: Date): Promise<ResultRow[]> {
+    const oldest = this.database.db
+      .selectDistinctOn([results.stationId], { id: results.id })
+      .from(results)
+      .innerJoin(stations, eq(stations.id, results.stationId))
+      .where(and(isNotNull(stations.callbackUrl), isNotNull(results.undeliveredAt), isNull(results.deliveredAt), isNull(results.ackedAt)))
+      .orderBy(results.stationId, results.id);
+    const rows = await this.database.db
+      .update(results)
+      .set({ undeliveredAt: now })
+      .where(and(inArray(results.id, oldest), lte(results.undeliveredAt, due), isNull(results.deliveredAt), isNull(results.ackedAt)))
+      .returning();
+    return rows.sort((a, b) => a.id - b.id);
+  }
+
+  /** The station answers again: its undelivered results (not delivered, not acknowledged) are undelivered no more; returns them. */
+  async takeUndeliveredOf(stationId: string): Promise<ResultRow[]> {
+    const rows = await this.database.db
+      .update(results)
+      .set({ undeliveredAt: null })
+      .where(and(eq(results.stationId, stationId), isNotNull(results.undeliveredAt), isNull(results.deliveredAt), isNull(results.ackedAt)))
+      .returning();
+    return rows.sort((a, b) => a.id - b.id);
   }
 
   async clearUndelivered(id: number): Promise<void> {

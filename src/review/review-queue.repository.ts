@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { type Job, Queue, Worker } from 'bullmq';
+import { ApiError } from '../common/api-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { ReviewStage } from '../database/schema.js';
 import { REDIS_ENDPOINT } from '../redis/redis.module.js';
@@ -23,6 +24,30 @@ const MAX_OUT_OF_TURN = 8;
 
 /** How often lapsed claims are looked for (BullMQ stalled check), at most. */
 const STALLED_CHECK_MS = 5_000;
+
+/**
+ * The work pool's Redis does not answer (down, restarting, unreachable): the step changed nothing. The API answers
+ * 503 `queue_unavailable` (with Retry-After) instead of 500, or of a request waiting for Redis to come back.
+ */
+export class QueueUnavailableError extends ApiError {
+  constructor(cause: unknown) {
+    super(503, 'queue_unavailable', 'the work pool is unavailable right now (its Redis does not answer); nothing was changed: try again shortly');
+    this.name = 'QueueUnavailableError';
+    this.message = `the Redis of the work pool does not answer: ${cause instanceof Error ? cause.message : String(cause)}`;
+    this.cause = cause;
+  }
+}
+
+/** An error of a Redis that does not answer (ioredis gave up retrying, the connection is down), not a command Redis refused. */
+export function isRedisUnavailable(error: unknown): boolean {
+  if (error instanceof QueueUnavailableError) return true;
+  const fault = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; code?: unknown; message?: unknown };
+  return (
+    fault.name === 'MaxRetriesPerRequestError' ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND'].includes(String(fault.code)) ||
+    /^Connection is closed|^Stream isn't writeable/.test(String(fault.message))
+  );
+}
 
 /**
  * The analyst work pool as BullMQ queues consumed by people, one queue per pool (`review-<pool>`). A claim is
@@ -49,15 +74,17 @@ export class ReviewQueueRepository implements OnModuleDestroy {
 
   /** Adds the case unless its job for this stage already exists (waiting, held, or delayed). */
   async add(pool: string, data: ReviewJobData, priority: number): Promise<void> {
-    const queue = this.queue(pool);
-    const id = ReviewQueueRepository.jobId(data.scanId, data.stage);
-    const existing = await queue.getJob(id);
-    if (existing) {
-      const state = await existing.getState();
-      if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
-      await existing.remove();
-    }
-    await queue.add('review', data, { jobId: id, priority, removeOnComplete: true, removeOnFail: true, attempts: 1 });
+    await this.reachable(pool, async () => {
+      const queue = this.queue(pool);
+      const id = ReviewQueueRepository.jobId(data.scanId, data.stage);
+      const existing = await queue.getJob(id);
+      if (existing) {
+        const state = await existing.getState();
+        if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
+        await existing.remove();
+      }
+      await queue.add('review', data, { jobId: id, priority, removeOnComplete: true, removeOnFail: true, attempts: 1 });
+    });
   }
 
   /**
@@ -67,21 +94,29 @@ export class ReviewQueueRepository implements OnModuleDestroy {
    * waits, goes back to its place (by priority) and the next is taken instead.
    */
   async next(pool: string, token: string): Promise<ReviewJob | undefined> {
-    for (let attempt = 0; ; attempt++) {
-      const job = await this.worker(pool).getNextJob(token, { block: false });
-      if (!job) return undefined;
-      const [head] = await this.queue(pool).getPrioritized(0, 0);
-      if (!head || head.priority >= job.priority || attempt >= MAX_OUT_OF_TURN) return job;
-      await job.moveToWait(token);
-    }
+    return this.reachable(
+      pool,
+      async () => {
+        for (let attempt = 0; ; attempt++) {
+          const job = await this.worker(pool).getNextJob(token, { block: false });
+          if (!job) return undefined;
+          const [head] = await this.queue(pool).getPrioritized(0, 0);
+          if (!head || head.priority >= job.priority || attempt >= MAX_OUT_OF_TURN) return job;
+          await job.moveToWait(token);
+        }
+      },
+      { worker: true },
+    );
   }
 
   /** Priority of the first waiting case of the pool (lower is first), or null when the pool is empty. */
   async headPriority(pool: string): Promise<number | null> {
-    const [head] = await this.queue(pool).getPrioritized(0, 0);
-    if (head) return head.priority;
-    const [waiting] = await this.queue(pool).getWaiting(0, 0);
-    return waiting ? waiting.priority : null;
+    return this.reachable(pool, async () => {
+      const [head] = await this.queue(pool).getPrioritized(0, 0);
+      if (head) return head.priority;
+      const [waiting] = await this.queue(pool).getWaiting(0, 0);
+      return waiting ? waiting.priority : null;
+    });
   }
 
   /** Extends the lock; false when the lock was lost (lapsed and taken back, or someone else holds it). */
@@ -91,48 +126,78 @@ export class ReviewQueueRepository implements OnModuleDestroy {
   }
 
   async extend(pool: string, scanId: string, stage: ReviewStage, token: string, ms = this.lockMs): Promise<boolean> {
-    const job = await this.queue(pool).getJob(ReviewQueueRepository.jobId(scanId, stage));
-    if (!job) return false;
-    try {
-      return (await job.extendLock(token, ms)) === 1;
-    } catch {
-      return false;
-    }
+    return this.reachable(pool, async () => {
+      const job = await this.queue(pool).getJob(ReviewQueueRepository.jobId(scanId, stage));
+      if (!job) return false;
+      try {
+        return (await job.extendLock(token, ms)) === 1;
+      } catch (error) {
+        if (isRedisUnavailable(error)) throw error;
+        return false;
+      }
+    });
   }
 
   /** Puts a held case back to waiting at once, with its priority; false when the lock was not ours. */
   async putBack(pool: string, scanId: string, stage: ReviewStage, token: string, data?: Partial<ReviewJobData>): Promise<boolean> {
-    const job = await this.queue(pool).getJob(ReviewQueueRepository.jobId(scanId, stage));
-    if (!job) return false;
-    try {
-      if (data) await job.updateData({ ...job.data, ...data });
-      await job.moveToWait(token);
-      return true;
-    } catch {
-      return false;
-    }
+    return this.reachable(pool, async () => {
+      const job = await this.queue(pool).getJob(ReviewQueueRepository.jobId(scanId, stage));
+      if (!job) return false;
+      try {
+        if (data) await job.updateData({ ...job.data, ...data });
+        await job.moveToWait(token);
+        return true;
+      } catch (error) {
+        if (isRedisUnavailable(error)) throw error;
+        return false;
+      }
+    });
   }
 
   /** Ends a held case (the verdict is in); false when the lock was not ours any more. */
   async complete(pool: string, scanId: string, stage: ReviewStage, token: string): Promise<boolean> {
-    const job = await this.queue(pool).getJob(ReviewQueueRepository.jobId(scanId, stage));
-    if (!job) return false;
-    try {
-      await job.moveToCompleted(null, token, false);
-      return true;
-    } catch {
-      return false;
-    }
+    return this.reachable(pool, async () => {
+      const job = await this.queue(pool).getJob(ReviewQueueRepository.jobId(scanId, stage));
+      if (!job) return false;
+      try {
+        await job.moveToCompleted(null, token, false);
+        return true;
+      } catch (error) {
+        if (isRedisUnavailable(error)) throw error;
+        return false;
+      }
+    });
   }
 
   async state(pool: string, scanId: string, stage: ReviewStage): Promise<string | null> {
-    const job = await this.queue(pool).getJob(ReviewQueueRepository.jobId(scanId, stage));
-    return job ? await job.getState() : null;
+    return this.reachable(pool, async () => {
+      const job = await this.queue(pool).getJob(ReviewQueueRepository.jobId(scanId, stage));
+      return job ? await job.getState() : null;
+    });
   }
 
   async depth(pool: string): Promise<{ waiting: number; held: number }> {
-    const counts = await this.queue(pool).getJobCounts('waiting', 'prioritized', 'active');
-    return { waiting: counts.waiting + counts.prioritized, held: counts.active };
+    return this.reachable(pool, async () => {
+      const counts = await this.queue(pool).getJobCounts('waiting', 'prioritized', 'active');
+      return { waiting: counts.waiting + counts.prioritized, held: counts.active };
+    });
+  }
+
+  /**
+   * Runs a step on the pool's Redis, refused at once with QueueUnavailableError while its connections are down
+   * (a command would wait for Redis to come back: without limit on the worker's connection, which would hang the
+   * request); a connection lost during the step ends it the same way. `worker`: the step also uses the worker's connection.
+   */
+  private async reachable<T>(pool: string, step: () => Promise<T>, options: { worker?: boolean } = {}): Promise<T> {
+    try {
+      const clients = await Promise.all([this.queue(pool).backend.client, ...(options.worker ? [this.worker(pool).backend.client] : [])]);
+      const down = clients.find((client) => client.status !== 'ready');
+      if (down) throw new QueueUnavailableError(new Error(`the connection is ${down.status}`));
+      return await step();
+    } catch (error) {
+      if (error instanceof QueueUnavailableError || !isRedisUnavailable(error)) throw error;
+      throw new QueueUnavailableError(error);
+    }
   }
 
   /** Starts looking for lapsed claims in these pools (done by API processes). */

@@ -87,11 +87,30 @@ export class VerdictService {
     return (pool.fourEyesRisk !== null && scan.riskScore >= pool.fourEyesRisk) || (decision === 'inspect' && pool.fourEyesOnInspect);
   }
 
-  /** Decided scans whose result was never recorded (a crash between the two) get it now; run at start. */
+  /**
+   * What follows a verdict, where a crash or a lost Redis dropped it (run by ReconcileService at start and every
+   * NIIX_RECONCILE_SECONDS): a queued scan with a first verdict waits in its pool for its second analyst, or, when
+   * its verdicts are complete (a crash between the verdict and the decision), is decided; a decided scan without
+   * its result gets it. Harmless when several processes run it at once and beside decide(): the queue is read before
+   * the database (a second opinion taken and given meanwhile has an open claim or a verdict by then), the second
+   * stage's job id is deterministic, the decision is a conditional update and a scan has one result.
+   * Returns how many scans were repaired.
+   */
   async reconcileResults(): Promise<number> {
+    let repaired = 0;
+    for (const waiting of await this.review.waitingScans()) {
+      if (!waiting.firstVerdictBy) continue; // waits for its first analyst: WorklistService.reconcile
+      if (await this.worklist.isInPool(waiting.pool, waiting.id, 'second')) continue;
+      const [scan, verdicts, held] = await Promise.all([this.scans.findById(waiting.id), this.review.verdictsOf(waiting.id), this.review.openClaimOf(waiting.id, 'second')]);
+      const first = verdicts.find((verdict) => verdict.stage === 'first');
+      if (!scan || scan.status !== 'queued' || held || !first) continue;
+      if (verdicts.some((verdict) => verdict.stage === 'second') || !(await this.needsSecondOpinion(scan, first.decision))) await this.finalise(scan, verdicts);
+      else await this.worklist.enqueue(scan, 'second', [first.analystId]);
+      repaired++;
+    }
     const missing = await this.scans.finishedWithoutResult('decided');
     for (const scan of missing) await this.recordResult(scan, await this.review.verdictsOf(scan.id));
-    return missing.length;
+    return repaired + missing.length;
   }
 
   /** The last verdict is the final one; the station gets it as its result. */

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { z } from 'zod';
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { UserPrincipal } from '../auth/roles.js';
@@ -60,16 +60,14 @@ export type PoolOverview = z.infer<typeof statsResponse>['pools'][number];
 
 const RESERVATION_MS = 120_000;
 const MAX_SKIPPED = 25;
-const RECONCILE_EVERY_MS = 60_000;
 
 /**
  * The analyst work pool: claim the next case, keep it with heartbeats, give it back; supervisors see and move
  * what is held. Ordering and locking live in BullMQ (ReviewQueueRepository); the database keeps the claims.
  */
 @Injectable()
-export class WorklistService implements OnApplicationBootstrap, OnModuleDestroy {
+export class WorklistService implements OnApplicationBootstrap {
   private readonly logger = new Logger(WorklistService.name);
-  private timer?: NodeJS.Timeout;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -85,13 +83,6 @@ export class WorklistService implements OnApplicationBootstrap, OnModuleDestroy 
     if (!this.config.roles.has('api')) return;
     this.queue.onLapse((pool, jobId) => void this.lapsed(jobId).catch((error: Error) => this.logger.warn(`lapse of ${jobId}: ${error.message}`)));
     this.queue.watch((await this.review.pools()).map((pool) => pool.name));
-    await this.reconcile();
-    this.timer = setInterval(() => void this.reconcile().catch((error: Error) => this.logger.warn(`reconcile: ${error.message}`)), RECONCILE_EVERY_MS);
-    this.timer.unref();
-  }
-
-  onModuleDestroy(): void {
-    clearInterval(this.timer);
   }
 
   /** Puts a queued scan into its pool for the given stage. */
@@ -101,26 +92,37 @@ export class WorklistService implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   /**
-   * The database is the system of record: every queued scan must wait in its pool for the stage it is at.
-   * Job ids are deterministic, so a case already waiting or held is not added twice. Claims whose lock ran out
-   * unseen are closed as lapsed.
+   * The database is the system of record (run by ReconcileService at start and every NIIX_RECONCILE_SECONDS): claims
+   * whose lock ran out unseen (no API process watched, or Redis lost the held case) are closed as lapsed, then every
+   * queued scan without a verdict that is neither waiting in its pool nor held gets its job back; a case whose held
+   * job Redis lost goes back once its claim has lapsed. Scans with a first verdict are VerdictService.reconcileResults'.
+   * Harmless when several processes run it at once and while analysts work: the job id is deterministic, and the
+   * database is read after the queue (a case taken and decided meanwhile has an open claim or a verdict by then).
+   * Returns how many cases were put back.
    */
   async reconcile(): Promise<number> {
-    let added = 0;
-    for (const scan of await this.review.waitingScans()) {
-      const stage: ReviewStage = scan.firstVerdictBy ? 'second' : 'first';
-      const state = await this.queue.state(scan.pool, scan.id, stage);
-      if (state && state !== 'completed' && state !== 'failed' && state !== 'unknown') continue;
-      await this.enqueue(scan, stage, scan.firstVerdictBy ? [scan.firstVerdictBy] : []);
-      added++;
-    }
     for (const claim of await this.review.expiredOpenClaims(this.clock.now())) {
       const scan = await this.scans.findById(claim.scanId);
       const state = scan ? await this.queue.state(scan.pool, claim.scanId, claim.stage) : null;
       if (state !== 'active') await this.review.endClaim(claim.id, 'lapsed', this.clock.now());
     }
+    let added = 0;
+    for (const scan of await this.review.waitingScans()) {
+      if (scan.firstVerdictBy) continue;
+      if (await this.isInPool(scan.pool, scan.id, 'first')) continue;
+      const [held, verdicts] = await Promise.all([this.review.openClaimOf(scan.id, 'first'), this.review.verdictsOf(scan.id)]);
+      if (held || verdicts.length > 0) continue;
+      await this.enqueue(scan, 'first');
+      added++;
+    }
     if (added) this.logger.log(`put ${added} queued scans back into their pools`);
     return added;
+  }
+
+  /** The case's job for this stage waits in its pool or is held (taken by an analyst). */
+  async isInPool(pool: string, scanId: string, stage: ReviewStage): Promise<boolean> {
+    const state = await this.queue.state(pool, scanId, stage);
+    return state !== null && state !== 'completed' && state !== 'failed' && state !== 'unknown';
   }
 
   /** The next most urgent case from the analyst's pools, or null when nothing waits. */

@@ -37,12 +37,16 @@ export class ScanRepository {
     return rows[0];
   }
 
-  /** Inserts the scan with its files in one transaction; false when the station sent it before (unique keys). */
-  async insertWithFiles(scan: typeof scans.$inferInsert, files: (typeof scanFiles.$inferInsert)[]): Promise<boolean> {
+  /**
+   * Inserts the scan with its files, and its audit event when given, in one transaction; false when the station
+   * sent it before (unique keys).
+   */
+  async insertWithFiles(scan: typeof scans.$inferInsert, files: (typeof scanFiles.$inferInsert)[], audit?: Omit<typeof auditEvents.$inferInsert, 'id' | 'at' | 'scanId'>): Promise<boolean> {
     return this.database.db.transaction(async (tx) => {
       const inserted = await tx.insert(scans).values(scan).onConflictDoNothing().returning({ id: scans.id });
       if (inserted.length === 0) return false;
       if (files.length) await tx.insert(scanFiles).values(files);
+      if (audit) await tx.insert(auditEvents).values({ ...audit, scanId: scan.id });
       return true;
     });
   }

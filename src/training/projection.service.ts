@@ -59,13 +59,23 @@ export class ProjectionService {
     for (const scanId of scanIds) await this.queues.add(JobName.ProjectThreat, { scanId });
   }
 
-  /** Puts back the jobs of training scans still being made (after a restart or a lost Redis). */
+  /**
+   * Puts back the jobs of training scans still being made that Redis does not have (after a crash or a lost Redis),
+   * and marks ready the sets whose cases all are. Run by ReconcileService at start and every NIIX_RECONCILE_SECONDS,
+   * maybe by several processes at once: job ids are deterministic, a job that exists is left alone (one that failed
+   * for good is retried), and a set is made ready by a conditional update. Returns how many jobs were put back.
+   */
   async reconcile(): Promise<number> {
-    const pending = await this.training.preparingScanIds();
-    await this.start(pending);
+    let added = 0;
+    for (const scanId of await this.training.preparingScanIds()) {
+      const state = await this.queues.state(JobName.ProjectThreat, { scanId });
+      if (state !== null && state !== 'failed' && state !== 'completed' && state !== 'unknown') continue;
+      await this.queues.add(JobName.ProjectThreat, { scanId });
+      added++;
+    }
     for (const setId of await this.training.preparingSetIds()) await this.training.readyIfComplete(setId, this.clock.now());
-    if (pending.length) this.logger.log(`put back ${pending.length} threat projections`);
-    return pending.length;
+    if (added) this.logger.log(`put back ${added} threat projections`);
+    return added;
   }
 
   @OnJob(JobName.ProjectThreat)
