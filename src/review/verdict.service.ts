@@ -49,15 +49,7 @@ export class VerdictService {
     if (claim.scanId !== scanId) throw ApiError.conflict('claim_not_for_scan', `claim ${body.claimId} is for another scan`);
     const scan = (await this.scans.findById(scanId))!;
     this.checkRegions(scan, body.regions);
-    if (!(await this.queue.complete(scan.pool, scan.id, claim.stage, claim.id))) {
-      // No job left: another request of this claim took it a moment ago and is recording its verdict (a double
-      // submit). Its claim must stay open for that verdict; only a case back in the pool means the claim lapsed.
-      if ((await this.queue.state(scan.pool, scan.id, claim.stage)) === null) {
-        throw ApiError.conflict('claim_closed', 'a verdict for this claim is being recorded already');
-      }
-      await this.review.endClaim(claim.id, 'lapsed', this.clock.now());
-      throw ApiError.conflict('lock_lost', 'the claim lapsed and the case went back to the pool; claim again');
-    }
+    if (!(await this.queue.complete(scan.pool, scan.id, claim.stage, claim.id))) await this.worklist.lockLost(scan, claim);
     const now = this.clock.now();
     const verdictId = this.clock.newId();
     const recorded = await this.review.insertVerdict(

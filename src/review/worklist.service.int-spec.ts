@@ -134,6 +134,16 @@ describe.each(DATABASE_KINDS)(`${WorklistService.name} on %s`, (kind) => {
     expect(await drain(analysts[1])).toEqual([urgent.id, later.id]);
   });
 
+  it('leaves the claim open for the verdict when a heartbeat is overtaken by that verdict', async () => {
+    const { pool, analysts } = await poolWithAnalysts(1);
+    const [scan] = await seed(pool, [{}]);
+    const claimed = (await worklist.claim(analysts[0]))!;
+    // the verdict's first step: the case's job is completed with the claim's lock; its record follows
+    expect(await queue.complete(pool, scan.id, 'first', claimed.claimId)).toBe(true);
+    expect(await refusal(worklist.heartbeat(analysts[0], claimed.claimId))).toMatchObject({ status: 409, code: 'claim_closed' });
+    expect((await review.claim(claimed.claimId))!.endedAt).toBeNull();
+  });
+
   it('keeps a claim alive with heartbeats of its holder only', async () => {
     const { pool, analysts } = await poolWithAnalysts(2);
     await seed(pool, [{}]);

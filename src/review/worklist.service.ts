@@ -158,13 +158,24 @@ export class WorklistService implements OnApplicationBootstrap {
   async heartbeat(analyst: UserPrincipal, claimId: string): Promise<{ claimId: string; lockExpiresAt: string }> {
     const claim = await this.ownOpenClaim(analyst, claimId);
     const scan = (await this.scans.findById(claim.scanId))!;
-    if (!(await this.queue.extend(scan.pool, scan.id, claim.stage, claim.id))) {
-      await this.review.endClaim(claim.id, 'lapsed', this.clock.now());
-      throw ApiError.conflict('lock_lost', 'the claim lapsed and the case went back to the pool; claim again');
-    }
+    if (!(await this.queue.extend(scan.pool, scan.id, claim.stage, claim.id))) await this.lockLost(scan, claim);
     const expiresAt = new Date(this.clock.now().getTime() + this.queue.lockMs);
     await this.review.extendClaim(claim.id, expiresAt);
     return { claimId, lockExpiresAt: expiresAt.toISOString() };
+  }
+
+  /**
+   * The claim's lock is no longer ours (a heartbeat or a verdict could not use it). When the case's job is gone, a
+   * verdict of this very claim took it a moment ago and is being recorded (a verdict overtaking a heartbeat, or
+   * sent twice): the claim stays open for it and the answer is `claim_closed`. Otherwise the claim lapsed and the
+   * case is back in the pool: the claim ends `lapsed` and the answer is `lock_lost`.
+   */
+  async lockLost(scan: Pick<ScanRow, 'id' | 'pool'>, claim: { id: string; stage: ReviewStage }): Promise<never> {
+    if ((await this.queue.state(scan.pool, scan.id, claim.stage)) === null) {
+      throw ApiError.conflict('claim_closed', 'a verdict for this claim is being recorded already');
+    }
+    await this.review.endClaim(claim.id, 'lapsed', this.clock.now());
+    throw ApiError.conflict('lock_lost', 'the claim lapsed and the case went back to the pool; claim again');
   }
 
   /** Gives the case back to the pool at once, at its place. */
