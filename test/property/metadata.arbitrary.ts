@@ -117,7 +117,7 @@ export const stationMetadata: fc.Arbitrary<MetadataValue> = fc.record(
 /** Metadata the schema refuses, each kind with the field the error must name (null: the whole document). */
 export const refusedMetadata: fc.Arbitrary<{ metadata: unknown; field: string | null }> = fc.oneof(
   fc.constantFrom<unknown>([], 'text', 42, null, true).map((metadata) => ({ metadata, field: null })),
-  fc.oneof(fc.double({ max: 0, maxExcluded: true, noNaN: true, noDefaultInfinity: true }), fc.double({ min: 100, minExcluded: true, noNaN: true, noDefaultInfinity: true }), fc.constantFrom<unknown>('50', null, true, [])).map((value) => ({ metadata: { riskScore: value }, field: 'riskScore' })),
+  fc.oneof(fc.double({ max: -Number.MIN_VALUE, noNaN: true, noDefaultInfinity: true }), fc.double({ min: 100, minExcluded: true, noNaN: true, noDefaultInfinity: true }), fc.constantFrom<unknown>('50', null, true, [])).map((value) => ({ metadata: { riskScore: value }, field: 'riskScore' })),
   fc.constantFrom('declarations', 'containers', 'licencePlates').chain((key) =>
     fc.oneof(
       fc.array(nonEmptyText, { minLength: METADATA_LIMITS.list + 1, maxLength: METADATA_LIMITS.list + 1 }).map((value) => ({ metadata: { [key]: value }, field: key })),
