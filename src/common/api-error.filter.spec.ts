@@ -47,6 +47,12 @@ describe(ApiErrorFilter.name, () => {
     expect(filter.render(error)).toMatchObject({ status: 500, body: { error: { code: 'internal_error' } } });
   });
 
+  it('answers 503 queue_unavailable, with Retry-After, when the queues\' Redis does not answer', () => {
+    const gaveUp = Object.assign(new Error('Reached the max retries per request limit (which is 3). Refer to "maxRetriesPerRequest" option for details.'), { name: 'MaxRetriesPerRequestError' });
+    expect(filter.render(gaveUp)).toMatchObject({ status: 503, body: { error: { code: 'queue_unavailable' } } });
+    expect(filter.render(new Error('Connection is closed.'))).toMatchObject({ status: 503, body: { error: { code: 'queue_unavailable' } } });
+  });
+
   it('keeps the answers of ApiError and storage faults', () => {
     expect(filter.render(ApiError.notFound('scan_not_found', 'no scan'))).toMatchObject({ status: 404, body: { error: { code: 'scan_not_found' } } });
     expect(filter.render(new StorageUnavailableError('write', systemError('ECONNREFUSED')))).toMatchObject({ status: 503, body: { error: { code: 'storage_unavailable' } } });

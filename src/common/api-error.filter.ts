@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { isDatabaseFault } from '../database/database-fault.js';
+import { isRedisUnavailable } from '../redis/redis-fault.js';
 import { StorageUnavailableError } from '../storage/object-storage.js';
 
 interface FastifyLikeError {
@@ -66,6 +67,10 @@ export class ApiErrorFilter implements ExceptionFilter {
     if (exception instanceof StorageUnavailableError) {
       this.logger.warn(exception.message);
       return { status: 503, body: { error: { code: 'storage_unavailable', message: 'the object storage is not available; nothing was stored: try again later' } } };
+    }
+    if (isRedisUnavailable(exception)) {
+      this.logger.warn(`redis unavailable: ${(exception as Error).message}`);
+      return { status: 503, body: { error: { code: 'queue_unavailable', message: 'the queues are not available right now (their Redis does not answer): try again later' } } };
     }
     if (isDatabaseFault(exception)) {
       this.logger.warn(`database unavailable: ${faultLine(exception)}`);

@@ -9,6 +9,7 @@ import type { AdapterRegistry } from '../../libs/scanner-adapters/src/registry.j
 import type { StationPrincipal } from '../auth/roles.js';
 import { ApiError } from '../common/api-error.js';
 import { Clock } from '../common/clock.js';
+import { isRedisUnavailable } from '../redis/redis-fault.js';
 import { APP_CONFIG, type AppConfig, conversionLimits } from '../config/config.js';
 import { isDatabaseFault } from '../database/database-fault.js';
 import { annotateLogContext } from '../logging/log-context.js';
@@ -186,7 +187,13 @@ export class IngestService implements OnModuleDestroy {
       }
       recorded = 'yes';
       this.metrics.scanReceived(station.id, identified.adapter.id);
-      await this.pipeline.start(scanId);
+      try {
+        await this.pipeline.start(scanId);
+      } catch (error) {
+        // The scan is recorded: the next reconciliation (NIIX_RECONCILE_SECONDS) gives it its job once Redis answers.
+        if (!isRedisUnavailable(error, { fromRedisCall: true })) throw error;
+        this.logger.warn(`scan ${scanId} recorded; its conversion waits for Redis: ${(error as Error).message}`);
+      }
       const scan = await this.scans.findById(scanId);
       return { scan: scan!, created: true, notApplied: [] };
     } catch (error) {

@@ -51,9 +51,14 @@ export class RedisEndpoint {
     return new RedisEndpoint(url, child);
   }
 
-  /** A new ioredis client; BullMQ workers need maxRetriesPerRequest null. */
+  /**
+   * A new ioredis client; BullMQ workers need maxRetriesPerRequest null. Connection errors reach the callers as
+   * rejected commands; the client's own error events are not logged again (one stack per retry during an outage).
+   */
   client(options: { forWorkers?: boolean } = {}): Redis {
-    return new Redis(this.url, { maxRetriesPerRequest: options.forWorkers ? null : 3, lazyConnect: false });
+    const client = new Redis(this.url, { maxRetriesPerRequest: options.forWorkers ? null : 3, lazyConnect: false });
+    client.on('error', () => undefined);
+    return client;
   }
 
   async stop(): Promise<void> {

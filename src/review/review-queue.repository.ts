@@ -3,6 +3,7 @@ import { type Job, Queue, Worker } from 'bullmq';
 import { ApiError } from '../common/api-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { ReviewStage } from '../database/schema.js';
+import { isRedisUnavailable } from '../redis/redis-fault.js';
 import { REDIS_ENDPOINT } from '../redis/redis.module.js';
 import type { RedisEndpoint } from '../redis/redis-endpoint.js';
 
@@ -44,17 +45,6 @@ export class QueueUnavailableError extends ApiError {
     this.message = `the Redis of the work pool does not answer: ${cause instanceof Error ? cause.message : String(cause)}`;
     this.cause = cause;
   }
-}
-
-/** An error of a Redis that does not answer (ioredis gave up retrying, the connection is down), not a command Redis refused. */
-export function isRedisUnavailable(error: unknown): boolean {
-  if (error instanceof QueueUnavailableError) return true;
-  const fault = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; code?: unknown; message?: unknown };
-  return (
-    fault.name === 'MaxRetriesPerRequestError' ||
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND'].includes(String(fault.code)) ||
-    /^Connection is closed|^Stream isn't writeable/.test(String(fault.message))
-  );
 }
 
 /**
@@ -140,7 +130,7 @@ export class ReviewQueueRepository implements OnModuleDestroy {
       try {
         return (await job.extendLock(token, ms)) === 1;
       } catch (error) {
-        if (isRedisUnavailable(error)) throw error;
+        if (isRedisUnavailable(error, { fromRedisCall: true })) throw error;
         return false;
       }
     });
@@ -156,7 +146,7 @@ export class ReviewQueueRepository implements OnModuleDestroy {
         await job.moveToWait(token);
         return true;
       } catch (error) {
-        if (isRedisUnavailable(error)) throw error;
+        if (isRedisUnavailable(error, { fromRedisCall: true })) throw error;
         return false;
       }
     });
@@ -171,7 +161,7 @@ export class ReviewQueueRepository implements OnModuleDestroy {
         await job.moveToCompleted(null, token, false);
         return true;
       } catch (error) {
-        if (isRedisUnavailable(error)) throw error;
+        if (isRedisUnavailable(error, { fromRedisCall: true })) throw error;
         return false;
       }
     });
@@ -203,7 +193,7 @@ export class ReviewQueueRepository implements OnModuleDestroy {
       if (down) throw new QueueUnavailableError(new Error(`the connection is ${down.status}`));
       return await step();
     } catch (error) {
-      if (error instanceof QueueUnavailableError || !isRedisUnavailable(error)) throw error;
+      if (error instanceof QueueUnavailableError || !isRedisUnavailable(error, { fromRedisCall: true })) throw error;
       throw new QueueUnavailableError(error);
     }
   }
