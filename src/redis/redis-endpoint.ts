@@ -28,7 +28,7 @@ export class RedisEndpoint {
     const localUrl = local.url ?? DEFAULT_URL;
     const command = local.command ?? 'redis-server';
     if (settings.url) return new RedisEndpoint(settings.url);
-    if (await answers(localUrl)) return new RedisEndpoint(localUrl);
+    if (await redisAnswers(localUrl)) return new RedisEndpoint(localUrl);
     if (spawnSync(command, ['--version']).error) {
       throw new ConfigError(
         'no Redis answers on 127.0.0.1:6379 and redis-server is not installed: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL',
@@ -43,7 +43,7 @@ export class RedisEndpoint {
       { stdio: 'ignore' },
     );
     const url = `redis://127.0.0.1:${port}`;
-    for (let attempt = 0; attempt < 100 && !(await answers(url)); attempt++) {
+    for (let attempt = 0; attempt < 100 && !(await redisAnswers(url)); attempt++) {
       if (child.exitCode !== null) throw new ConfigError(`the private redis-server exited with code ${child.exitCode}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -69,7 +69,8 @@ export class RedisEndpoint {
   }
 }
 
-async function answers(url: string): Promise<boolean> {
+/** Whether a Redis answers PING at `url` (within half a second, without retrying). */
+export async function redisAnswers(url: string): Promise<boolean> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
   client.on('error', () => undefined);
   try {

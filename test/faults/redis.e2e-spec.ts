@@ -8,6 +8,7 @@ import { generateScan } from '../../libs/imaging/src/synthetic/index.js';
 import { writeScannerInput } from '../../libs/scanner-adapters/src/scanner-input.writer.js';
 import { freePort } from '../../src/common/free-port.js';
 import { ReconcileService } from '../../src/reconcile/reconcile.service.js';
+import { redisAnswers } from '../../src/redis/redis-endpoint.js';
 import { ScanRepository } from '../../src/scans/scan.repository.js';
 import { type TestService, scanForm, startTestService } from '../service.harness.js';
 import { expectInvariants } from '../invariants.js';
@@ -51,7 +52,7 @@ class PrivateRedis {
     await until(
       async () => {
         if (child.exitCode !== null) throw new Error(`redis-server on port ${this.port} exited with ${child.exitCode}`);
-        return this.answers();
+        return redisAnswers(this.url);
       },
       `redis-server to answer on port ${this.port}`,
       10_000,
@@ -79,18 +80,6 @@ class PrivateRedis {
     }
   }
 
-  private async answers(): Promise<boolean> {
-    const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      return (await client.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      client.disconnect();
-    }
-  }
 }
 
 /** A station's webhook endpoint: answers 500 until `up`; records every attempt with its X-Niix-Delivery id. */
